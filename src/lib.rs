@@ -1,0 +1,14 @@
+//! MyStyle Studio: learn one person's face from their own photos, then edit portraits of that person
+//! with live sliders (an implementation of MyStyle++, a controllable personalized generative prior).
+//!
+//! The library is one pipeline; the GUI (`app`) and the command line (`cli`) only call it:
+//! `imaging` (decode, export) -> `generator` (the face generator and its weights) -> `preview`
+//! (a background worker that renders faces) -> `app` (egui) and `cli` (clap).
+//! The compute device is chosen once at start-up by [`backend::select`] and passed down.
+
+pub mod app;
+pub mod backend;
+pub mod cli;
+pub mod generator;
+pub mod imaging;
+pub mod preview;

@@ -1,0 +1,202 @@
+//! The face-preview worker: a background thread that owns the generator and renders faces on request,
+//! so the UI thread never waits on a model. It talks through typed channels: requests in, events out.
+//! Requests are coalesced (only the newest is rendered); dropping the handle cancels what is queued and
+//! ends the thread after the face in progress.
+//! A backend that fails mid-run (a panicking or lost GPU driver) is replaced by the CPU backend.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::time::Instant;
+
+use image::RgbImage;
+
+use crate::backend::{ComputeBackend, panic_message};
+use crate::generator::weights::{DEFAULT_MODEL_NAME, default_dcgan};
+use crate::generator::{DcganRenderer, sample_faces};
+
+/// What the UI asks the worker for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PreviewRequest {
+    /// Render the first face of `seed`.
+    Sample {
+        /// The seed of the latent vector.
+        seed: u64,
+    },
+}
+
+/// What the worker reports back.
+#[derive(Clone, Debug)]
+pub enum PreviewEvent {
+    /// The model is loaded and ready on the named backend.
+    Ready {
+        /// The model's display name.
+        model: String,
+        /// The backend it runs on.
+        backend: String,
+    },
+    /// The backend was replaced by the CPU backend after a failure.
+    BackendChanged {
+        /// The new backend.
+        backend: String,
+        /// What failed.
+        reason: String,
+    },
+    /// A rendered face.
+    Face {
+        /// The seed it was rendered from.
+        seed: u64,
+        /// The face.
+        image: RgbImage,
+        /// Time to render, in milliseconds.
+        millis: f64,
+    },
+    /// A request failed; the worker keeps running.
+    Failed(String),
+}
+
+/// Handle to the running preview worker.
+pub struct PreviewWorker {
+    requests: Sender<PreviewRequest>,
+    events: Receiver<PreviewEvent>,
+}
+
+impl PreviewWorker {
+    /// Starts the worker on `backend`; `wake` is called after every event (for example to repaint the UI).
+    pub fn spawn(backend: ComputeBackend, wake: impl Fn() + Send + 'static) -> Self {
+        let (requests, request_rx) = mpsc::channel();
+        let (event_tx, events) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("preview".into())
+            .spawn(move || {
+                let emit = |event| {
+                    let sent = event_tx.send(event).is_ok();
+                    wake();
+                    sent
+                };
+                run(backend, &request_rx, emit);
+            })
+            .expect("spawning a thread only fails when the OS is out of resources");
+        Self { requests, events }
+    }
+
+    /// Asks for a face; an older request that has not started yet is dropped in its favour.
+    pub fn request(&self, request: PreviewRequest) {
+        // A closed channel means the worker has stopped; its last event already said why.
+        let _ = self.requests.send(request);
+    }
+
+    /// Events that have arrived since the last call, without waiting.
+    pub fn poll(&self) -> Vec<PreviewEvent> {
+        self.events.try_iter().collect()
+    }
+
+    /// Waits for the next event (for the command line and tests); `None` when the worker has stopped.
+    pub fn wait(&self) -> Option<PreviewEvent> {
+        self.events.recv().ok()
+    }
+}
+
+fn load(backend: &ComputeBackend) -> Result<DcganRenderer, String> {
+    catch_unwind(AssertUnwindSafe(|| {
+        let model = default_dcgan(&backend.device).map_err(|e| e.to_string())?;
+        Ok(DcganRenderer::new(&model, backend.parallel_parts()))
+    }))
+        .unwrap_or_else(|panic| Err(format!("the backend panicked while loading the model: {}", panic_message(&panic))))
+}
+
+fn run(mut backend: ComputeBackend, requests: &Receiver<PreviewRequest>, emit: impl Fn(PreviewEvent) -> bool) {
+    let mut model = match load(&backend) {
+        Ok(model) => model,
+        Err(reason) if !backend.is_cpu() => {
+            backend = ComputeBackend::cpu();
+            emit(PreviewEvent::BackendChanged { backend: backend.describe(), reason: reason.clone() });
+            match load(&backend) {
+                Ok(model) => model,
+                Err(reason) => {
+                    emit(PreviewEvent::Failed(reason));
+                    return;
+                }
+            }
+        }
+        Err(reason) => {
+            emit(PreviewEvent::Failed(reason));
+            return;
+        }
+    };
+    if !emit(PreviewEvent::Ready { model: DEFAULT_MODEL_NAME.into(), backend: backend.describe() }) {
+        return;
+    }
+    while let Some(request) = newest(requests) {
+        let PreviewRequest::Sample { seed } = request;
+        let started = Instant::now();
+        let rendered = catch_unwind(AssertUnwindSafe(|| sample_faces(&model, seed, 1, &backend.device)));
+        let event = match rendered {
+            Ok(Ok(mut faces)) => {
+                PreviewEvent::Face { seed, image: faces.remove(0), millis: started.elapsed().as_secs_f64() * 1e3 }
+            }
+            Ok(Err(e)) => PreviewEvent::Failed(e.to_string()),
+            Err(panic) if !backend.is_cpu() => {
+                let reason = format!("the GPU backend failed: {}", panic_message(&panic));
+                backend = ComputeBackend::cpu();
+                match load(&backend) {
+                    Ok(cpu_model) => model = cpu_model,
+                    Err(e) => {
+                        emit(PreviewEvent::Failed(e));
+                        return;
+                    }
+                }
+                emit(PreviewEvent::BackendChanged { backend: backend.describe(), reason });
+                match sample_faces(&model, seed, 1, &backend.device) {
+                    Ok(mut faces) => PreviewEvent::Face {
+                        seed,
+                        image: faces.remove(0),
+                        millis: started.elapsed().as_secs_f64() * 1e3,
+                    },
+                    Err(e) => PreviewEvent::Failed(e.to_string()),
+                }
+            }
+            Err(panic) => PreviewEvent::Failed(format!("rendering failed: {}", panic_message(&panic))),
+        };
+        if !emit(event) {
+            return;
+        }
+    }
+}
+
+/// Blocks for the next request, then skips to the newest one queued; `None` once the UI has gone.
+fn newest(requests: &Receiver<PreviewRequest>) -> Option<PreviewRequest> {
+    let mut latest = requests.recv().ok()?;
+    loop {
+        match requests.try_recv() {
+            Ok(newer) => latest = newer,
+            Err(TryRecvError::Empty) => return Some(latest),
+            Err(TryRecvError::Disconnected) => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_the_newest_request_only() {
+        let worker = PreviewWorker::spawn(ComputeBackend::cpu(), || {});
+        assert!(matches!(worker.wait(), Some(PreviewEvent::Ready { .. })));
+        for seed in 0..20 {
+            worker.request(PreviewRequest::Sample { seed });
+        }
+        let mut seeds = Vec::new();
+        while seeds.last() != Some(&19) {
+            match worker.wait() {
+                Some(PreviewEvent::Face { seed, image, .. }) => {
+                    assert_eq!(image.dimensions(), (64, 64));
+                    seeds.push(seed);
+                }
+                other => panic!("unexpected event {other:?}"),
+            }
+        }
+        // The first request may start before the others arrive; everything queued behind it collapses.
+        assert!(seeds.len() <= 2, "rendered {seeds:?}");
+    }
+}
