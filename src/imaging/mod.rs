@@ -1,7 +1,10 @@
-//! Pixels in and out: generator tensors to RGB images, contact-sheet grids, and atomic export.
+//! Pixels in and out: reading photos (by content, upright, RGB8), finding them in folders, generator
+//! tensors to RGB images, contact-sheet grids, and atomic export.
 
 pub mod export;
 pub mod grid;
+pub mod load;
+pub mod scan;
 
 use burn::tensor::Tensor;
 use image::RgbImage;

@@ -51,3 +51,65 @@ pub fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     let var = values.map(|v| (v - mean).powi(2)).sum::<f64>() / n;
     (mean, var.sqrt())
 }
+
+/// CRC-32 (PNG chunks).
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// A PNG written by hand (stored, uncompressed deflate), for bit depths and sizes that image's
+/// encoder cannot produce: `rows` are the raw scanlines without filter bytes.
+pub fn raw_png(width: u32, height: u32, bit_depth: u8, colour_type: u8, rows: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8], data: &[u8]| {
+        out.extend((data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend(data);
+        out.extend(&body);
+        out.extend(crc32(&body).to_be_bytes());
+    };
+    let mut ihdr = width.to_be_bytes().to_vec();
+    ihdr.extend(height.to_be_bytes());
+    ihdr.extend([bit_depth, colour_type, 0, 0, 0]);
+    chunk(b"IHDR", &ihdr);
+    let raw: Vec<u8> = rows.iter().flat_map(|r| std::iter::once(0u8).chain(r.iter().copied())).collect();
+    let mut zlib = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        zlib.push((i + 1 == blocks.len()) as u8);
+        let n = block.len() as u16;
+        zlib.extend(n.to_le_bytes());
+        zlib.extend((!n).to_le_bytes());
+        zlib.extend(*block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in &raw {
+        a = (a + byte as u32) % 65521;
+        b = (b + a) % 65521;
+    }
+    zlib.extend(((b << 16) | a).to_be_bytes());
+    chunk(b"IDAT", &zlib);
+    chunk(b"IEND", &[]);
+    out
+}
+
+/// A minimal EXIF (TIFF) block holding only the Orientation tag, as JPEG encoders embed it.
+pub fn exif_orientation_block(orientation: u16) -> Vec<u8> {
+    let mut tiff = b"II*\0".to_vec();
+    tiff.extend(8u32.to_le_bytes()); // first IFD right after the header
+    tiff.extend(1u16.to_le_bytes()); // one entry
+    tiff.extend(0x0112u16.to_le_bytes()); // Orientation
+    tiff.extend(3u16.to_le_bytes()); // SHORT
+    tiff.extend(1u32.to_le_bytes()); // count
+    tiff.extend(orientation.to_le_bytes());
+    tiff.extend([0, 0]); // value padding
+    tiff.extend(0u32.to_le_bytes()); // no next IFD
+    tiff
+}
