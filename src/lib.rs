@@ -9,6 +9,7 @@
 pub mod app;
 pub mod backend;
 pub mod cli;
+pub mod face;
 pub mod generator;
 pub mod imaging;
 pub mod preview;
