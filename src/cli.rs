@@ -7,11 +7,15 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use crate::attributes::AttributeModels;
 use crate::backend::{self, BackendChoice, ComputeBackend};
+use crate::face::detect::FaceDetector;
 use crate::generator::{DcganRenderer, sample_faces};
 use crate::generator::weights::{DEFAULT_MODEL_NAME, default_dcgan};
 use crate::imaging::export::save_atomic;
 use crate::imaging::grid::{GridLayout, grid};
+use crate::imaging::scan::scan;
+use crate::photoset::{SetModels, analyse_set};
 
 /// MyStyle Studio: learn one person's face from their photos, then edit portraits of them with sliders.
 #[derive(Parser, Debug)]
@@ -33,6 +37,22 @@ pub struct Cli {
 pub enum Command {
     /// Write a grid of generated faces to an image file.
     Sample(SampleArgs),
+    /// Import photos (files or folders) and report each one's face: status, box, pose, age, smile, hair, identity.
+    Inspect(InspectArgs),
+}
+
+/// Arguments of `mystyle inspect`.
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// Photos or folders (folders are searched recursively).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Write each chosen face, aligned, as a PNG into this folder.
+    #[arg(long)]
+    pub aligned: Option<PathBuf>,
 }
 
 /// Arguments of `mystyle sample`.
@@ -73,6 +93,7 @@ pub fn run() -> anyhow::Result<()> {
     match cli.command {
         None => crate::app::run(backend),
         Some(Command::Sample(args)) => sample(&backend, &args),
+        Some(Command::Inspect(args)) => inspect(&backend, &args),
     }
 }
 
@@ -102,11 +123,12 @@ fn sample(backend: &ComputeBackend, args: &SampleArgs) -> anyhow::Result<()> {
     let faces = sample_faces(&model, args.seed, args.count as usize, &backend.device)?;
     let layout = GridLayout::new(faces.len(), args.cols, 64 * args.scale, GRID_GAP);
     let sheet = grid(&faces, layout);
-    save_atomic(&sheet, &args.out).with_context(|| format!("writing {}", args.out.display()))?;
+    save_atomic(&sheet, &args.out)?;
     println!(
-        "wrote {} ({} faces, {}x{} grid, {}x{} px) on {} in {:.2} s",
+        "wrote {} ({} face{}, {}x{} grid, {}x{} px) on {} in {:.2} s",
         args.out.display(),
         faces.len(),
+        if faces.len() == 1 { "" } else { "s" },
         layout.cols,
         layout.rows,
         sheet.width(),
@@ -114,5 +136,62 @@ fn sample(backend: &ComputeBackend, args: &SampleArgs) -> anyhow::Result<()> {
         backend.describe(),
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+fn inspect(backend: &ComputeBackend, args: &InspectArgs) -> anyhow::Result<()> {
+    let found = scan(&args.paths);
+    let models = SetModels {
+        detector: FaceDetector::load(&backend.device)?,
+        attributes: AttributeModels::load(&backend.device)?,
+    };
+    let entries = analyse_set(&found.files, &models, |done, total| eprint!("\ranalysed {done}/{total} photos"));
+    eprintln!();
+    if let Some(dir) = &args.aligned {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for (i, entry) in entries.iter().enumerate() {
+            if let Some(face) = entry.face() {
+                let stem = entry.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                save_atomic(&face.aligned, &dir.join(format!("{i:03}_{stem}.png")))?;
+            }
+        }
+    }
+    if args.json {
+        let skipped: Vec<_> = found.skipped.iter().map(|(p, why)| serde_json::json!({"path": p, "reason": why})).collect();
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"photos": entries, "skipped": skipped}))?);
+        return Ok(());
+    }
+    println!(
+        "{:<28} {:<13} {:>19} {:>6} {:>6} {:>5} {:>6} {:>5} {:>6}  reason",
+        "file", "status", "box x,y,w,h", "yaw", "pitch", "age", "smile", "hair", "ident"
+    );
+    for entry in &entries {
+        let name = entry.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name: String = name.chars().take(28).collect();
+        match entry.face() {
+            Some(face) => {
+                let [x, y, w, h] = face.detection.bbox.map(|v| v.round() as i64);
+                let a = &face.attributes;
+                println!(
+                    "{:<28} {:<13} {:>19} {:>6.1} {:>6.1} {:>5.1} {:>6.2} {:>5.2} {:>6.2}  {}",
+                    name,
+                    entry.status.label(),
+                    format!("{x},{y},{w},{h}"),
+                    a.yaw,
+                    a.pitch,
+                    a.age,
+                    a.smile,
+                    a.hair_amount,
+                    entry.identity_agreement.unwrap_or(f32::NAN),
+                    entry.reason
+                );
+            }
+            None => println!("{:<28} {:<13} {:>19} {:>6} {:>6} {:>5} {:>6} {:>5} {:>6}  {}", name, entry.status.label(), "-", "-", "-", "-", "-", "-", "-", entry.reason),
+        }
+    }
+    for (path, why) in &found.skipped {
+        println!("{:<28} {:<13} {}", path.display(), "skipped", why);
+    }
+    println!("{}", found.summary());
     Ok(())
 }

@@ -7,10 +7,12 @@
 //! The compute device is chosen once at start-up by [`backend::select`] and passed down.
 
 pub mod app;
+pub mod attributes;
 pub mod backend;
 pub mod cli;
 pub mod face;
 pub mod generator;
 pub mod imaging;
 pub mod nets;
+pub mod photoset;
 pub mod preview;

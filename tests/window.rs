@@ -10,11 +10,19 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// Kills the child process when dropped, so a failing test leaves no X server or window behind.
+/// Stops the child process when dropped (SIGTERM, so Xvfb removes its lock and socket; SIGKILL if it
+/// lingers), so a failing test leaves no X server or window behind.
 struct Killed(Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        for _ in 0..50 {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }

@@ -17,6 +17,12 @@ pub const WINDOW_TITLE: &str = "MyStyle Studio";
 /// Opens the editor window and runs it until it is closed. The renderer follows the compute backend
 /// (wgpu next to a wgpu device, OpenGL next to the CPU backend); if it cannot start, the other one is tried.
 pub fn run(backend: ComputeBackend) -> anyhow::Result<()> {
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        anyhow::bail!(
+            "cannot open the window: no display (neither DISPLAY nor WAYLAND_DISPLAY is set); \
+             run it in a desktop session, under Xvfb, or use the command-line tools (mystyle --help)"
+        );
+    }
     let first = if backend.is_cpu() { eframe::Renderer::Glow } else { eframe::Renderer::Wgpu };
     let second = if backend.is_cpu() { eframe::Renderer::Wgpu } else { eframe::Renderer::Glow };
     match launch(backend.clone(), first) {

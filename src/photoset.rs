@@ -1,0 +1,315 @@
+//! A person's photo set: every photo is imported, its faces detected, aligned and measured, and the face
+//! that matches the set's identity is chosen (not just the largest). Each photo keeps a status and a
+//! reason; nothing is silently dropped.
+
+use std::path::{Path, PathBuf};
+
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+use crate::attributes::{AttributeModels, Attributes};
+use crate::face::align::{FivePoints, align};
+use crate::face::detect::FaceDetector;
+use crate::face::geometry::Affine;
+use crate::face::yunet_decode::Detection;
+use crate::imaging::load::load_photo;
+
+/// Faces whose box is smaller than this (pixels, shorter side) are too small to learn from.
+pub const MIN_FACE_PIXELS: f32 = 40.0;
+/// Side of the aligned face kept for display and measurement.
+pub const ALIGNED_SIZE: u32 = 256;
+/// Identity cosine below which a face is taken for another person (SFace: same person >= 0.5,
+/// different people <= 0.35).
+pub const OTHER_PERSON_BELOW: f32 = 0.36;
+/// Identity cosine above which two photos with near-identical pixels are duplicates (MyStyle uses 0.92).
+pub const DUPLICATE_ABOVE: f32 = 0.92;
+/// Mean absolute difference of aligned pixels (0..255) below which two same-person faces are the same shot.
+pub const DUPLICATE_PIXELS_BELOW: f32 = 6.0;
+/// Yaw beyond which a face counts as an extreme pose (degrees).
+pub const EXTREME_YAW: f32 = 55.0;
+/// Pitch beyond which a face counts as an extreme pose (degrees).
+pub const EXTREME_PITCH: f32 = 35.0;
+
+/// What became of a photo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PhotoStatus {
+    /// A usable face of the person.
+    Ok,
+    /// The file could not be read as an image.
+    Unreadable,
+    /// No face was found.
+    NoFace,
+    /// Faces were found, all too small.
+    TooSmall,
+    /// The face does not match the set's identity.
+    OtherPerson,
+    /// The same photo (or the same shot) is already in the set.
+    Duplicate,
+    /// The head is turned or tilted too far.
+    ExtremePose,
+}
+
+impl PhotoStatus {
+    /// Short label for tables and badges.
+    pub fn label(self) -> &'static str {
+        match self {
+            PhotoStatus::Ok => "ok",
+            PhotoStatus::Unreadable => "unreadable",
+            PhotoStatus::NoFace => "no face",
+            PhotoStatus::TooSmall => "too small",
+            PhotoStatus::OtherPerson => "other person",
+            PhotoStatus::Duplicate => "duplicate",
+            PhotoStatus::ExtremePose => "extreme pose",
+        }
+    }
+}
+
+/// One face found in a photo.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FaceRecord {
+    /// The detection in photo pixels.
+    pub detection: Detection,
+    /// Measurements of the aligned face.
+    pub attributes: Attributes,
+    /// Map from aligned-face pixels to photo pixels (for pasting an edit back).
+    pub to_photo: Affine,
+    /// Share of the aligned square outside the photo (reflect-padded).
+    pub outside_fraction: f64,
+    /// A simple 0..1 quality score: face size and sharpness.
+    pub quality: f32,
+    /// The aligned face ([`ALIGNED_SIZE`] square).
+    #[serde(skip)]
+    pub aligned: RgbImage,
+}
+
+/// One photo of the set.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PhotoEntry {
+    /// The file.
+    pub path: PathBuf,
+    /// What became of it.
+    pub status: PhotoStatus,
+    /// Why, in plain words (empty when ok and nothing to say).
+    pub reason: String,
+    /// Every face of a usable size.
+    pub faces: Vec<FaceRecord>,
+    /// The face chosen as the person's.
+    pub chosen: Option<usize>,
+    /// Identity cosine of the chosen face with the set (1 for a set of one).
+    pub identity_agreement: Option<f32>,
+    /// FNV-1a hash of the file (same file imported twice).
+    pub content_hash: Option<u64>,
+}
+
+impl PhotoEntry {
+    /// The chosen face, if any.
+    pub fn face(&self) -> Option<&FaceRecord> {
+        self.chosen.and_then(|i| self.faces.get(i))
+    }
+}
+
+/// The networks the set needs, loaded once.
+pub struct SetModels {
+    /// Face detector.
+    pub detector: FaceDetector,
+    /// Attribute networks.
+    pub attributes: AttributeModels,
+}
+
+/// Imports, detects and measures one photo (no set-level decisions yet).
+pub fn analyse_photo(path: &Path, models: &SetModels) -> PhotoEntry {
+    let mut entry = PhotoEntry {
+        path: path.to_path_buf(),
+        status: PhotoStatus::Ok,
+        reason: String::new(),
+        faces: Vec::new(),
+        chosen: None,
+        identity_agreement: None,
+        content_hash: None,
+    };
+    let photo = match load_photo(path) {
+        Ok(photo) => photo,
+        Err(e) => {
+            entry.status = PhotoStatus::Unreadable;
+            entry.reason = e.to_string();
+            return entry;
+        }
+    };
+    entry.content_hash = Some(photo.content_hash);
+    let notes = photo.notes.join("; ");
+    let detections = models.detector.detect(&photo.image);
+    if detections.is_empty() {
+        entry.status = PhotoStatus::NoFace;
+        entry.reason = "no face found".into();
+        return entry;
+    }
+    let (usable, small): (Vec<Detection>, Vec<Detection>) =
+        detections.into_iter().partition(|d| d.size() >= MIN_FACE_PIXELS);
+    if usable.is_empty() {
+        entry.status = PhotoStatus::TooSmall;
+        entry.reason = format!("face too small ({:.0} px; at least {MIN_FACE_PIXELS:.0} px needed)", small[0].size());
+        return entry;
+    }
+    entry.faces = usable.into_iter().map(|d| measure_face(&photo.image, d, &models.attributes)).collect();
+    entry.reason = notes;
+    entry
+}
+
+fn measure_face(photo: &RgbImage, detection: Detection, models: &AttributeModels) -> FaceRecord {
+    let points: FivePoints = detection.landmarks.map(|p| [p[0] as f64, p[1] as f64]);
+    let aligned = align(photo, &points, ALIGNED_SIZE);
+    let to_aligned = aligned.to_photo.inverse().unwrap_or(Affine::IDENTITY);
+    let aligned_points = points.map(|p| to_aligned.apply(p));
+    let attributes = models.measure(&aligned.image, &aligned_points);
+    let quality = (detection.size() / 128.0).min(1.0) * (sharpness(&aligned.image) / 60.0).min(1.0);
+    FaceRecord {
+        detection,
+        attributes,
+        to_photo: aligned.to_photo,
+        outside_fraction: aligned.outside_fraction,
+        quality,
+        aligned: aligned.image,
+    }
+}
+
+/// Variance of the Laplacian of the grey image: low for blurred faces.
+fn sharpness(img: &RgbImage) -> f32 {
+    let (w, h) = img.dimensions();
+    let grey = |x: u32, y: u32| {
+        let p = img.get_pixel(x, y);
+        0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
+    };
+    let mut values = Vec::with_capacity((w as usize) * (h as usize));
+    for y in 1..h.saturating_sub(1) {
+        for x in 1..w.saturating_sub(1) {
+            values.push(grey(x - 1, y) + grey(x + 1, y) + grey(x, y - 1) + grey(x, y + 1) - 4.0 * grey(x, y));
+        }
+    }
+    let n = values.len().max(1) as f32;
+    let mean = values.iter().sum::<f32>() / n;
+    values.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Set-level decisions: which face in each photo is the person's, who is someone else, which photos
+/// repeat another, which poses are extreme.
+pub fn select(entries: &mut [PhotoEntry]) {
+    let candidates: Vec<(usize, usize)> = entries
+        .iter()
+        .enumerate()
+        .flat_map(|(p, e)| (0..e.faces.len()).map(move |f| (p, f)))
+        .collect();
+    let embedding = |(p, f): (usize, usize)| entries[p].faces[f].attributes.identity.clone();
+    // The identity anchor: the face that best matches some face in every other photo.
+    let anchor = candidates
+        .iter()
+        .map(|&c| {
+            let e = embedding(c);
+            let score: f32 = entries
+                .iter()
+                .enumerate()
+                .filter(|(p, _)| *p != c.0)
+                .map(|(_, other)| other.faces.iter().map(|g| cosine(&e, &g.attributes.identity)).fold(0.0, f32::max))
+                .sum();
+            (c, score)
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(c, _)| embedding(c));
+    let Some(anchor) = anchor else { return };
+    // The set's identity: the mean of the best match to the anchor in each photo that has one.
+    let mut centroid = vec![0.0f32; anchor.len()];
+    for entry in entries.iter() {
+        let best = entry.faces.iter().map(|f| &f.attributes.identity).max_by(|a, b| cosine(&anchor, a).total_cmp(&cosine(&anchor, b)));
+        if let Some(best) = best.filter(|b| cosine(&anchor, b) >= OTHER_PERSON_BELOW) {
+            for (c, v) in centroid.iter_mut().zip(best) {
+                *c += v;
+            }
+        }
+    }
+    let norm = centroid.iter().map(|v| v * v).sum::<f32>().sqrt();
+    let centroid: Vec<f32> = if norm > 0.0 { centroid.iter().map(|v| v / norm).collect() } else { anchor };
+    let single = entries.iter().filter(|e| !e.faces.is_empty()).count() <= 1;
+
+    for p in 0..entries.len() {
+        if entries[p].faces.is_empty() {
+            continue;
+        }
+        let (best, agreement) = entries[p]
+            .faces
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (i, cosine(&centroid, &f.attributes.identity)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .expect("faces is not empty");
+        let entry = &mut entries[p];
+        entry.chosen = Some(best);
+        entry.identity_agreement = Some(if single { 1.0 } else { agreement });
+        let face = &entry.faces[best];
+        let yaw = face.attributes.yaw;
+        let pitch = face.attributes.pitch;
+        let mut reasons: Vec<String> = (!entry.reason.is_empty()).then(|| entry.reason.clone()).into_iter().collect();
+        if face.outside_fraction >= 0.005 {
+            reasons.push(format!("{:.0}% of the face crop lies outside the photo (padded)", face.outside_fraction * 100.0));
+        }
+        if !single && agreement < OTHER_PERSON_BELOW {
+            entry.status = PhotoStatus::OtherPerson;
+            reasons.insert(0, format!("looks like another person (identity agreement {agreement:.2})"));
+        } else if yaw.abs() > EXTREME_YAW || pitch.abs() > EXTREME_PITCH {
+            entry.status = PhotoStatus::ExtremePose;
+            reasons.insert(0, format!("extreme head pose (yaw {yaw:.0}, pitch {pitch:.0} degrees)"));
+        }
+        entry.reason = reasons.join("; ");
+    }
+    mark_duplicates(entries);
+}
+
+fn mark_duplicates(entries: &mut [PhotoEntry]) {
+    for p in 0..entries.len() {
+        if entries[p].status != PhotoStatus::Ok {
+            continue;
+        }
+        let earlier = (0..p).find(|&q| {
+            let (a, b) = (&entries[q], &entries[p]);
+            if a.status != PhotoStatus::Ok && a.status != PhotoStatus::ExtremePose {
+                return false;
+            }
+            if a.content_hash.is_some() && a.content_hash == b.content_hash {
+                return true;
+            }
+            match (a.face(), b.face()) {
+                (Some(fa), Some(fb)) => {
+                    cosine(&fa.attributes.identity, &fb.attributes.identity) > DUPLICATE_ABOVE
+                        && mean_abs_difference(&fa.aligned, &fb.aligned) < DUPLICATE_PIXELS_BELOW
+                }
+                _ => false,
+            }
+        });
+        if let Some(q) = earlier {
+            let name = entries[q].path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            entries[p].status = PhotoStatus::Duplicate;
+            entries[p].reason = format!("same photo as {name}");
+        }
+    }
+}
+
+fn mean_abs_difference(a: &RgbImage, b: &RgbImage) -> f32 {
+    if a.dimensions() != b.dimensions() {
+        return f32::INFINITY;
+    }
+    let total: u64 = a.as_raw().iter().zip(b.as_raw()).map(|(x, y)| x.abs_diff(*y) as u64).sum();
+    total as f32 / a.as_raw().len().max(1) as f32
+}
+
+/// Analyses every photo and makes the set-level decisions.
+pub fn analyse_set(paths: &[PathBuf], models: &SetModels, mut progress: impl FnMut(usize, usize)) -> Vec<PhotoEntry> {
+    let mut entries = Vec::with_capacity(paths.len());
+    for (i, path) in paths.iter().enumerate() {
+        entries.push(analyse_photo(path, models));
+        progress(i + 1, paths.len());
+    }
+    select(&mut entries);
+    entries
+}
