@@ -14,8 +14,7 @@ use crate::generator::{DcganRenderer, sample_faces};
 use crate::generator::weights::{DEFAULT_MODEL_NAME, default_dcgan};
 use crate::imaging::export::save_atomic;
 use crate::imaging::grid::{GridLayout, grid};
-use crate::imaging::scan::scan;
-use crate::photoset::{SetModels, analyse_set};
+use crate::photoset::{ImportEvent, ImportJob, SetModels};
 
 /// MyStyle Studio: learn one person's face from their photos, then edit portraits of them with sliders.
 #[derive(Parser, Debug)]
@@ -140,12 +139,21 @@ fn sample(backend: &ComputeBackend, args: &SampleArgs) -> anyhow::Result<()> {
 }
 
 fn inspect(backend: &ComputeBackend, args: &InspectArgs) -> anyhow::Result<()> {
-    let found = scan(&args.paths);
-    let models = SetModels {
-        detector: FaceDetector::load(&backend.device)?,
-        attributes: AttributeModels::load(&backend.device)?,
+    let device = backend.device.clone();
+    let load = move || -> Result<SetModels, crate::nets::NetError> {
+        Ok(SetModels { detector: FaceDetector::load(&device)?, attributes: AttributeModels::load(&device)? })
     };
-    let entries = analyse_set(&found.files, &models, |done, total| eprint!("\ranalysed {done}/{total} photos"));
+    let job = ImportJob::spawn(args.paths.clone(), load, || {});
+    let mut skipped = Vec::new();
+    let entries = loop {
+        match job.wait() {
+            Some(ImportEvent::Scanned { skipped: s, .. }) => skipped = s,
+            Some(ImportEvent::Photo { done, total, .. }) => eprint!("\ranalysed {done}/{total} photos"),
+            Some(ImportEvent::Finished(entries) | ImportEvent::Cancelled(entries)) => break entries,
+            Some(ImportEvent::Failed(message)) => anyhow::bail!(message),
+            None => anyhow::bail!("the import stopped unexpectedly"),
+        }
+    };
     eprintln!();
     if let Some(dir) = &args.aligned {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -157,7 +165,7 @@ fn inspect(backend: &ComputeBackend, args: &InspectArgs) -> anyhow::Result<()> {
         }
     }
     if args.json {
-        let skipped: Vec<_> = found.skipped.iter().map(|(p, why)| serde_json::json!({"path": p, "reason": why})).collect();
+        let skipped: Vec<_> = skipped.iter().map(|(p, why)| serde_json::json!({"path": p, "reason": why})).collect();
         println!("{}", serde_json::to_string_pretty(&serde_json::json!({"photos": entries, "skipped": skipped}))?);
         return Ok(());
     }
@@ -189,9 +197,9 @@ fn inspect(backend: &ComputeBackend, args: &InspectArgs) -> anyhow::Result<()> {
             None => println!("{:<28} {:<13} {:>19} {:>6} {:>6} {:>5} {:>6} {:>5} {:>6}  {}", name, entry.status.label(), "-", "-", "-", "-", "-", "-", "-", entry.reason),
         }
     }
-    for (path, why) in &found.skipped {
+    for (path, why) in &skipped {
         println!("{:<28} {:<13} {}", path.display(), "skipped", why);
     }
-    println!("{}", found.summary());
+    println!("{} photos analysed; {} files skipped", entries.len(), skipped.len());
     Ok(())
 }

@@ -47,6 +47,8 @@ pub enum PhotoStatus {
     Duplicate,
     /// The head is turned or tilted too far.
     ExtremePose,
+    /// Part of the face is hidden (dark glasses, a mask).
+    Occluded,
 }
 
 impl PhotoStatus {
@@ -60,6 +62,7 @@ impl PhotoStatus {
             PhotoStatus::OtherPerson => "other person",
             PhotoStatus::Duplicate => "duplicate",
             PhotoStatus::ExtremePose => "extreme pose",
+            PhotoStatus::Occluded => "occluded",
         }
     }
 }
@@ -260,6 +263,14 @@ pub fn select(entries: &mut [PhotoEntry]) {
         } else if yaw.abs() > EXTREME_YAW || pitch.abs() > EXTREME_PITCH {
             entry.status = PhotoStatus::ExtremePose;
             reasons.insert(0, format!("extreme head pose (yaw {yaw:.0}, pitch {pitch:.0} degrees)"));
+        } else if face.attributes.visible.eyes_hidden() || face.attributes.visible.mouth_hidden() {
+            entry.status = PhotoStatus::Occluded;
+            let what = match (face.attributes.visible.eyes_hidden(), face.attributes.visible.mouth_hidden()) {
+                (true, true) => "eyes and mouth hidden",
+                (true, false) => "eyes hidden (dark glasses?)",
+                _ => "mouth covered (a mask or a hand?)",
+            };
+            reasons.insert(0, format!("face partly hidden: {what}"));
         }
         entry.reason = reasons.join("; ");
     }
@@ -312,4 +323,96 @@ pub fn analyse_set(paths: &[PathBuf], models: &SetModels, mut progress: impl FnM
     }
     select(&mut entries);
     entries
+}
+
+/// What an import job reports.
+#[derive(Debug)]
+pub enum ImportEvent {
+    /// The files to import were found (folders walked); `skipped` lists what was left out and why.
+    Scanned {
+        /// Number of photos to analyse.
+        total: usize,
+        /// Paths left out, with reasons.
+        skipped: Vec<(PathBuf, String)>,
+    },
+    /// One photo was analysed (set-level statuses come with `Finished`).
+    Photo {
+        /// How many are done.
+        done: usize,
+        /// How many in all.
+        total: usize,
+        /// The photo as analysed on its own.
+        entry: Box<PhotoEntry>,
+    },
+    /// All photos are analysed and the set-level decisions are made.
+    Finished(Vec<PhotoEntry>),
+    /// The job was cancelled; the photos analysed so far are kept, with set-level decisions.
+    Cancelled(Vec<PhotoEntry>),
+    /// The networks could not be loaded.
+    Failed(String),
+}
+
+/// A running import: decoding, detection and measurement on a worker thread, never on the caller's.
+pub struct ImportJob {
+    events: std::sync::mpsc::Receiver<ImportEvent>,
+    cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ImportJob {
+    /// Starts importing `paths` (files or folders). `load` builds the networks on the worker (so the caller
+    /// never waits for them); `wake` is called after each event.
+    pub fn spawn(
+        paths: Vec<PathBuf>,
+        load: impl FnOnce() -> Result<SetModels, crate::nets::NetError> + Send + 'static,
+        wake: impl Fn() + Send + 'static,
+    ) -> Self {
+        use std::sync::atomic::Ordering;
+        let (tx, events) = std::sync::mpsc::channel();
+        let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = cancel.clone();
+        std::thread::Builder::new()
+            .name("import".into())
+            .spawn(move || {
+                let send = |event| {
+                    let _ = tx.send(event);
+                    wake();
+                };
+                let found = crate::imaging::scan::scan(&paths);
+                let total = found.files.len();
+                send(ImportEvent::Scanned { total, skipped: found.skipped });
+                let models = match load() {
+                    Ok(models) => models,
+                    Err(e) => return send(ImportEvent::Failed(e.to_string())),
+                };
+                let mut entries = Vec::with_capacity(total);
+                for (i, path) in found.files.iter().enumerate() {
+                    if stop.load(Ordering::Relaxed) {
+                        select(&mut entries);
+                        return send(ImportEvent::Cancelled(entries));
+                    }
+                    let entry = analyse_photo(path, &models);
+                    entries.push(entry.clone());
+                    send(ImportEvent::Photo { done: i + 1, total, entry: Box::new(entry) });
+                }
+                select(&mut entries);
+                send(ImportEvent::Finished(entries));
+            })
+            .expect("spawning a thread only fails when the OS is out of resources");
+        Self { events, cancel }
+    }
+
+    /// Asks the job to stop after the photo in progress.
+    pub fn cancel(&self) {
+        self.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Events since the last call, without waiting.
+    pub fn poll(&self) -> Vec<ImportEvent> {
+        self.events.try_iter().collect()
+    }
+
+    /// Waits for the next event; `None` once the job has ended and every event was taken.
+    pub fn wait(&self) -> Option<ImportEvent> {
+        self.events.recv().ok()
+    }
 }

@@ -155,7 +155,7 @@ fn gradients_of_every_attribute_reach_the_face_image() {
     let offset = mesh.clone().slice([0..1, 1..2, 0..1]) - mesh.slice([0..1, 168..169, 0..1]);
     check("pose (mesh)", offset.reshape([1]), &xi);
     let xi = x();
-    check("hair", models.hair_probability(xi.clone()).mean().reshape([1]), &xi);
+    check("hair", AttributeModels::hair_probability(models.parsing_logits(xi.clone())).mean().reshape([1]), &xi);
     let xi = x();
     check("identity", models.identity(xi.clone(), &points).slice([0..1, 0..1]).reshape([1]), &xi);
 }
@@ -252,4 +252,92 @@ fn row25_row26_duplicates_and_another_person_are_flagged() {
     assert_eq!(s, [PhotoStatus::Ok, PhotoStatus::Ok, PhotoStatus::Duplicate, PhotoStatus::Ok, PhotoStatus::OtherPerson, PhotoStatus::Ok], "{entries:#?}");
     assert!(entries[2].reason.contains("happy.jpg"));
     assert!(entries[4].reason.contains("another person"));
+}
+
+fn load_models() -> Result<SetModels, mystyle::nets::NetError> {
+    let device = Device::flex();
+    Ok(SetModels { detector: FaceDetector::load(&device)?, attributes: AttributeModels::load(&device)? })
+}
+
+#[test]
+fn import_job_reports_progress_off_thread_and_can_be_cancelled() {
+    use mystyle::photoset::{ImportEvent, ImportJob};
+    let dir = common::scratch("import_job");
+    for name in ["neutral", "happy", "sad", "angry"] {
+        std::fs::copy(fixture("P006", name), dir.join(format!("{name}.jpg"))).unwrap();
+    }
+    std::fs::write(dir.join("notes.txt"), "not a photo").unwrap();
+
+    let job = ImportJob::spawn(vec![dir.clone()], load_models, || {});
+    let mut progress = Vec::new();
+    let finished = loop {
+        match job.wait().expect("the job ends with Finished") {
+            ImportEvent::Scanned { total, skipped } => {
+                assert_eq!(total, 4);
+                assert_eq!(skipped.len(), 1, "{skipped:?}");
+            }
+            ImportEvent::Photo { done, total, entry } => {
+                assert_eq!(total, 4);
+                assert!(entry.faces.len() == 1, "{}", entry.reason);
+                progress.push(done);
+            }
+            ImportEvent::Finished(entries) => break entries,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(progress, [1, 2, 3, 4]);
+    assert!(finished.iter().all(|e| e.status == PhotoStatus::Ok));
+
+    let job = ImportJob::spawn(vec![dir], load_models, || {});
+    let kept = loop {
+        match job.wait().expect("the job ends") {
+            ImportEvent::Photo { done: 1, .. } => job.cancel(),
+            ImportEvent::Cancelled(entries) => break entries,
+            ImportEvent::Finished(_) => panic!("cancel was ignored"),
+            _ => {}
+        }
+    };
+    assert!(!kept.is_empty() && kept.len() < 4, "kept {}", kept.len());
+}
+
+#[test]
+fn row12_dark_glasses_and_a_mask_are_flagged_with_a_reason() {
+    let dir = common::scratch("row12");
+    let photo = image::open(fixture("P003", "neutral")).unwrap().to_rgb8();
+    let face = models().detector.detect(&photo)[0].clone();
+    let eye_distance = (face.landmarks[1][0] - face.landmarks[0][0]).abs();
+    let paint = |inside: &dyn Fn(f32, f32) -> bool, colour: [u8; 3]| {
+        let mut img = photo.clone();
+        for (x, y, p) in img.enumerate_pixels_mut() {
+            if inside(x as f32, y as f32) {
+                *p = Rgb(colour);
+            }
+        }
+        img
+    };
+    let sunglasses = paint(
+        &|x, y| face.landmarks[..2].iter().any(|e| ((x - e[0]) / (0.45 * eye_distance)).powi(2) + ((y - e[1]) / (0.3 * eye_distance)).powi(2) < 1.0),
+        [15, 15, 20],
+    );
+    let nose = face.landmarks[2];
+    let mouth_y = (face.landmarks[3][1] + face.landmarks[4][1]) / 2.0;
+    let mask = paint(&|x, y| y > nose[1] - 0.15 * eye_distance && y < mouth_y + 0.9 * eye_distance && (x - nose[0]).abs() < 1.1 * eye_distance, [170, 200, 230]);
+    let (a, b) = (dir.join("sunglasses.png"), dir.join("mask.png"));
+    sunglasses.save(&a).unwrap();
+    mask.save(&b).unwrap();
+    let entries = analyse_set(&[a, b, fixture("P003", "happy"), fixture("P003", "front_view")], models(), |_, _| {});
+    assert_eq!(statuses(&entries), [PhotoStatus::Occluded, PhotoStatus::Occluded, PhotoStatus::Ok, PhotoStatus::Ok], "{:?}", entries.iter().map(|e| &e.reason).collect::<Vec<_>>());
+    assert!(entries[0].reason.contains("eyes hidden"), "{}", entries[0].reason);
+    assert!(entries[1].reason.contains("mouth covered"), "{}", entries[1].reason);
+}
+
+#[test]
+fn unoccluded_fixtures_are_not_flagged() {
+    // Every frontal panel of two people, whatever the expression, keeps its eyes and mouth.
+    for person in ["P001", "P006"] {
+        for name in ["neutral", "happy", "sad", "angry", "surprised", "scared", "smug", "determined", "front_view", "studio_portrait"] {
+            let a = measure(&fixture(person, name));
+            assert!(!a.visible.eyes_hidden() && !a.visible.mouth_hidden(), "{person} {name}: {:?}", a.visible);
+        }
+    }
 }

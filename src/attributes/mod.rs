@@ -43,8 +43,40 @@ pub struct Attributes {
     pub hair_amount: f32,
     /// How far the hair reaches down: lowest hair row minus the chin row, in face heights (negative above the chin).
     pub hair_length: f32,
+    /// How much of the eyes, glasses and mouth the face parsing sees.
+    pub visible: Visibility,
     /// L2-normalized identity embedding (SFace, 128-d); compare by dot product.
     pub identity: Vec<f32>,
+}
+
+/// Shares of the aligned square that face parsing labels eyes, glasses, and mouth or lips: dark
+/// sunglasses show as glasses with no eyes, a mask as no mouth.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Visibility {
+    /// Eyes (classes 4 and 5).
+    pub eyes: f32,
+    /// Glasses (class 6).
+    pub glasses: f32,
+    /// Mouth and lips (classes 11 to 13).
+    pub mouth: f32,
+}
+
+impl Visibility {
+    fn from_classes(classes: &[u8]) -> Self {
+        let n = classes.len().max(1) as f32;
+        let share = |f: fn(u8) -> bool| classes.iter().filter(|&&c| f(c)).count() as f32 / n;
+        Self { eyes: share(|c| c == 4 || c == 5), glasses: share(|c| c == 6), mouth: share(|c| (11..=13).contains(&c)) }
+    }
+
+    /// Eyes hidden behind dark glasses: much glasses, no eyes. (Open eyes cover about 0.4% of the square.)
+    pub fn eyes_hidden(&self) -> bool {
+        self.glasses > 0.01 && self.eyes < 0.0006
+    }
+
+    /// Mouth covered (a mask, a hand): no mouth or lips at all. (A visible mouth covers about 1% of the square.)
+    pub fn mouth_hidden(&self) -> bool {
+        self.mouth < 0.0008
+    }
 }
 
 /// The attribute networks, loaded once on the chosen device.
@@ -110,9 +142,9 @@ impl AttributeModels {
         (mesh.reshape([n, 468, 3]), to_face)
     }
 
-    /// Hair-class probabilities [N,S,S] over the whole face image, resampled to the parsing size.
-    pub fn hair_probability(&self, face: Tensor<4>) -> Tensor<3> {
-        let [n, _, h, w] = face.dims();
+    /// Face-parsing logits [N,19,S,S] over the whole face image, resampled to the parsing size.
+    pub fn parsing_logits(&self, face: Tensor<4>) -> Tensor<4> {
+        let [_, _, h, w] = face.dims();
         let to_face = crate::face::geometry::Affine {
             m: [w as f64 / PARSING_SIZE as f64, 0.0, 0.0, 0.0, h as f64 / PARSING_SIZE as f64, 0.0],
         };
@@ -120,10 +152,19 @@ impl AttributeModels {
         let device = x.device();
         let mean = Tensor::<1>::from_floats([0.485, 0.456, 0.406], &device).reshape([1, 3, 1, 1]);
         let std = Tensor::<1>::from_floats([0.229, 0.224, 0.225], &device).reshape([1, 3, 1, 1]);
-        let logits = self.parsing.forward((x - mean) / std);
-        let p = softmax(logits, 1);
-        let s = PARSING_SIZE;
-        p.slice([0..n, HAIR_CLASS..HAIR_CLASS + 1, 0..s, 0..s]).reshape([n, s, s])
+        self.parsing.forward((x - mean) / std)
+    }
+
+    /// Hair-class probabilities [N,S,S] from parsing logits.
+    pub fn hair_probability(logits: Tensor<4>) -> Tensor<3> {
+        let [n, _, h, w] = logits.dims();
+        softmax(logits, 1).slice([0..n, HAIR_CLASS..HAIR_CLASS + 1, 0..h, 0..w]).reshape([n, h, w])
+    }
+
+    /// The most likely class of every pixel of the first face, from parsing logits.
+    pub fn parsing_classes(logits: Tensor<4>) -> Vec<u8> {
+        let classes = logits.argmax(1);
+        classes.into_data().convert::<i64>().as_slice::<i64>().map(|c| c.iter().map(|&v| v as u8).collect()).unwrap_or_default()
     }
 
     /// Measures one face given as an RGB image and its landmarks in that image's pixels.
@@ -136,10 +177,12 @@ impl AttributeModels {
         let (mesh, _) = self.mesh(face.clone(), points);
         let mesh = mesh.into_data().as_slice::<f32>().map(|m| m.to_vec()).unwrap_or_default();
         let (yaw, pitch, mouth_open) = pose_and_mouth(&mesh);
-        let hair = self.hair_probability(face.clone()).into_data().as_slice::<f32>().map(|h| h.to_vec()).unwrap_or_default();
+        let logits = self.parsing_logits(face.clone());
+        let hair = Self::hair_probability(logits.clone()).into_data().as_slice::<f32>().map(|h| h.to_vec()).unwrap_or_default();
         let (hair_amount, hair_length) = hair_stats(&hair, PARSING_SIZE, points, image.height() as f64);
+        let visible = Visibility::from_classes(&Self::parsing_classes(logits));
         let identity = self.identity(face, points).into_data().as_slice::<f32>().map(|e| e.to_vec()).unwrap_or_default();
-        Attributes { age, smile, mouth_open, yaw, pitch, hair_amount, hair_length, identity }
+        Attributes { age, smile, mouth_open, yaw, pitch, hair_amount, hair_length, visible, identity }
     }
 }
 
