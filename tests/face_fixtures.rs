@@ -341,3 +341,29 @@ fn unoccluded_fixtures_are_not_flagged() {
         }
     }
 }
+
+#[test]
+fn row01_row25_rotated_photo_finds_its_face_and_burst_shots_collapse() {
+    use image::ImageEncoder;
+    let dir = common::scratch("row01_face");
+    // Stored sideways with EXIF orientation 6 (display needs a 90-degree clockwise turn).
+    let upright = image::open(fixture("P006", "neutral")).unwrap().to_rgb8();
+    let stored = imageops::rotate270(&upright);
+    let mut bytes = Vec::new();
+    let mut encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 92);
+    encoder.set_exif_metadata(common::exif_orientation_block(6)).unwrap();
+    encoder.write_image(stored.as_raw(), stored.width(), stored.height(), image::ExtendedColorType::Rgb8).unwrap();
+    let rotated = dir.join("sideways.jpg");
+    std::fs::write(&rotated, bytes).unwrap();
+    // A burst: the same shot a touch brighter and re-encoded (different bytes, same picture).
+    let burst = dir.join("burst-2.jpg");
+    imageops::brighten(&image::open(fixture("P006", "happy")).unwrap().to_rgb8(), 3).save(&burst).unwrap();
+    let photos = [rotated, fixture("P006", "happy"), burst, fixture("P006", "sad")];
+    let entries = analyse_set(&photos, models(), |_, _| {});
+    assert_eq!(statuses(&entries), [PhotoStatus::Ok, PhotoStatus::Ok, PhotoStatus::Duplicate, PhotoStatus::Ok], "{:?}", entries.iter().map(|e| &e.reason).collect::<Vec<_>>());
+    // Upright: the eyes lie on a horizontal line, left of each other, and the face box is taller than wide.
+    let d = &entries[0].face().unwrap().detection;
+    let [l, r] = [d.landmarks[0], d.landmarks[1]];
+    assert!(r[0] - l[0] > 3.0 * (r[1] - l[1]).abs(), "the sideways photo was not turned upright: eyes {l:?} {r:?}");
+    assert!(d.bbox[3] > d.bbox[2], "box {:?}", d.bbox);
+}
