@@ -14,7 +14,7 @@ use crate::generator::{DcganRenderer, sample_faces};
 use crate::generator::weights::{DEFAULT_MODEL_NAME, default_dcgan};
 use crate::imaging::export::save_atomic;
 use crate::imaging::grid::{GridLayout, grid};
-use crate::photoset::{ImportEvent, ImportJob, SetModels};
+use crate::photoset::{GENERATOR_SIZE, ImportEvent, ImportJob, SetModels};
 
 /// MyStyle Studio: learn one person's face from their photos, then edit portraits of them with sliders.
 #[derive(Parser, Debug)]
@@ -49,7 +49,7 @@ pub struct InspectArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Write each chosen face, aligned, as a PNG into this folder.
+    /// Write each chosen face, aligned, as PNGs into this folder (256 px for display, and the generator's size).
     #[arg(long)]
     pub aligned: Option<PathBuf>,
 }
@@ -161,6 +161,7 @@ fn inspect(backend: &ComputeBackend, args: &InspectArgs) -> anyhow::Result<()> {
             if let Some(face) = entry.face() {
                 let stem = entry.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
                 save_atomic(&face.aligned, &dir.join(format!("{i:03}_{stem}.png")))?;
+                save_atomic(&face.aligned_generator, &dir.join(format!("{i:03}_{stem}_{GENERATOR_SIZE}px.png")))?;
             }
         }
     }

@@ -18,6 +18,8 @@ use crate::imaging::load::load_photo;
 pub const MIN_FACE_PIXELS: f32 = 40.0;
 /// Side of the aligned face kept for display and measurement.
 pub const ALIGNED_SIZE: u32 = 256;
+/// Side of the aligned face the default generator is tuned on.
+pub const GENERATOR_SIZE: u32 = crate::generator::Dcgan64::RESOLUTION as u32;
 /// Identity cosine below which a face is taken for another person (SFace: same person >= 0.5,
 /// different people <= 0.35).
 pub const OTHER_PERSON_BELOW: f32 = 0.36;
@@ -83,6 +85,9 @@ pub struct FaceRecord {
     /// The aligned face ([`ALIGNED_SIZE`] square).
     #[serde(skip)]
     pub aligned: RgbImage,
+    /// The same alignment at the generator's resolution ([`GENERATOR_SIZE`] square), resampled from the photo.
+    #[serde(skip)]
+    pub aligned_generator: RgbImage,
 }
 
 /// One photo of the set.
@@ -172,6 +177,7 @@ fn measure_face(photo: &RgbImage, detection: Detection, models: &AttributeModels
         outside_fraction: aligned.outside_fraction,
         quality,
         aligned: aligned.image,
+        aligned_generator: align(photo, &points, GENERATOR_SIZE).image,
     }
 }
 
