@@ -164,6 +164,7 @@ fn inspect(backend: &ComputeBackend, args: &InspectArgs) -> anyhow::Result<()> {
                 save_atomic(&face.aligned_generator, &dir.join(format!("{i:03}_{stem}_{GENERATOR_SIZE}px.png")))?;
             }
         }
+        eprintln!("aligned faces written to {}", dir.display());
     }
     if args.json {
         let skipped: Vec<_> = skipped.iter().map(|(p, why)| serde_json::json!({"path": p, "reason": why})).collect();
@@ -174,9 +175,14 @@ fn inspect(backend: &ComputeBackend, args: &InspectArgs) -> anyhow::Result<()> {
         "{:<28} {:<13} {:>19} {:>6} {:>6} {:>5} {:>6} {:>5} {:>6}  reason",
         "file", "status", "box x,y,w,h", "yaw", "pitch", "age", "smile", "hair", "ident"
     );
+    let shown = |path: &std::path::Path| -> String {
+        let relative = args.paths.iter().filter(|root| root.is_dir()).find_map(|root| path.strip_prefix(root).ok());
+        let name = relative.map_or_else(|| path.display().to_string(), |r| r.display().to_string());
+        let count = name.chars().count();
+        if count <= 28 { name } else { format!("…{}", name.chars().skip(count - 27).collect::<String>()) }
+    };
     for entry in &entries {
-        let name = entry.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let name: String = name.chars().take(28).collect();
+        let name = shown(&entry.path);
         match entry.face() {
             Some(face) => {
                 let [x, y, w, h] = face.detection.bbox.map(|v| v.round() as i64);
@@ -199,7 +205,7 @@ fn inspect(backend: &ComputeBackend, args: &InspectArgs) -> anyhow::Result<()> {
         }
     }
     for (path, why) in &skipped {
-        println!("{:<28} {:<13} {}", path.display(), "skipped", why);
+        println!("{:<28} {:<13} {:>19} {:>6} {:>6} {:>5} {:>6} {:>5} {:>6}  {why}", shown(path), "skipped", "-", "-", "-", "-", "-", "-", "-");
     }
     println!("{} photos analysed; {} files skipped", entries.len(), skipped.len());
     Ok(())

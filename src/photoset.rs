@@ -34,6 +34,7 @@ pub const EXTREME_PITCH: f32 = 35.0;
 
 /// What became of a photo.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PhotoStatus {
     /// A usable face of the person.
     Ok,
@@ -105,7 +106,8 @@ pub struct PhotoEntry {
     pub chosen: Option<usize>,
     /// Identity cosine of the chosen face with the set (1 for a set of one).
     pub identity_agreement: Option<f32>,
-    /// FNV-1a hash of the file (same file imported twice).
+    /// FNV-1a hash of the file (same file imported twice); a hex string in JSON, which cannot hold 64-bit integers.
+    #[serde(with = "hex_hash")]
     pub content_hash: Option<u64>,
 }
 
@@ -420,5 +422,47 @@ impl ImportJob {
     /// Waits for the next event; `None` once the job has ended and every event was taken.
     pub fn wait(&self) -> Option<ImportEvent> {
         self.events.recv().ok()
+    }
+}
+
+/// (De)serializes an optional 64-bit hash as a 16-digit hex string.
+mod hex_hash {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(hash: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+        match hash {
+            Some(h) => s.serialize_str(&format!("{h:016x}")),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| u64::from_str_radix(&text, 16).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_uses_readable_statuses_and_exact_hashes() {
+        let entry = PhotoEntry {
+            path: PathBuf::from("a.jpg"),
+            status: PhotoStatus::OtherPerson,
+            reason: String::new(),
+            faces: Vec::new(),
+            chosen: None,
+            identity_agreement: None,
+            content_hash: Some(u64::MAX - 1),
+        };
+        let json = serde_json::to_string(&entry).unwrap();
+        assert!(json.contains(r#""status":"other_person""#), "{json}");
+        assert!(json.contains(r#""content_hash":"fffffffffffffffe""#), "{json}");
+        let back: PhotoEntry = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.content_hash, Some(u64::MAX - 1));
+        assert_eq!(back.status, PhotoStatus::OtherPerson);
     }
 }

@@ -286,3 +286,24 @@ fn write_other(dir: &Path) -> PathBuf {
     std::fs::write(&path, jpeg_with_orientation(&quadrants(40, 32), 1)).unwrap();
     path
 }
+
+#[test]
+fn every_supported_format_decodes_by_content_whatever_the_name() {
+    let dir = common::scratch("formats");
+    let upright = quadrants(48, 32);
+    let formats = [
+        ("webp", image::ImageFormat::WebP),
+        ("bmp", image::ImageFormat::Bmp),
+        ("tiff", image::ImageFormat::Tiff),
+        ("png", image::ImageFormat::Png),
+        ("gif", image::ImageFormat::Gif),
+    ];
+    for (name, format) in formats {
+        // Saved under a misleading name: the content decides.
+        let path = dir.join(format!("{name}-photo.jpg"));
+        DynamicImage::ImageRgb8(upright.clone()).save_with_format(&path, format).unwrap();
+        let photo = load_photo(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(photo.format, format);
+        assert!(close(quadrant_colours(&photo.image), quadrant_colours(&upright)), "{name}: {:?}", quadrant_colours(&photo.image));
+    }
+}
