@@ -10,6 +10,7 @@
 //! The compute device is chosen once at start-up by [`backend::select`] and passed down.
 
 pub mod app;
+pub mod atomic;
 pub mod attributes;
 pub mod backend;
 pub mod cli;
@@ -19,3 +20,5 @@ pub mod imaging;
 pub mod nets;
 pub mod photoset;
 pub mod preview;
+pub mod prior;
+pub mod project;

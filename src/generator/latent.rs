@@ -13,7 +13,8 @@ pub fn normal_latents(seed: u64, count: usize, dim: usize) -> Vec<f32> {
         .collect()
 }
 
-struct SplitMix64(u64);
+/// A small, fixed pseudo-random generator (SplitMix64): the same seed gives the same stream everywhere.
+pub(crate) struct SplitMix64(pub(crate) u64);
 
 impl SplitMix64 {
     fn next_u64(&mut self) -> u64 {
@@ -25,7 +26,7 @@ impl SplitMix64 {
     }
 
     /// Uniform in (0, 1].
-    fn uniform(&mut self) -> f64 {
+    pub(crate) fn uniform(&mut self) -> f64 {
         ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
     }
 

@@ -1,9 +1,10 @@
-//! Writing images to disk atomically: encode into a temporary file beside the target, flush it to disk,
-//! then rename it over the target, so a crash or a full disk never leaves a half-written image.
+//! Writing images to disk atomically ([`crate::atomic`]): a crash or a full disk never leaves a
+//! half-written image.
 
-use std::fs::{self, File};
-use std::io::BufWriter;
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
+
+use crate::atomic::write_atomic;
 
 use image::{ImageFormat, RgbImage};
 
@@ -41,30 +42,15 @@ pub fn save_atomic(img: &RgbImage, path: &Path) -> Result<(), ExportError> {
         Some("jpg" | "jpeg") => ImageFormat::Jpeg,
         _ => return Err(ExportError::Format { path: path.to_path_buf() }),
     };
-    let io_err = |source| ExportError::Io { path: path.to_path_buf(), source };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let file = File::create(&tmp).map_err(io_err)?;
-        let mut writer = BufWriter::new(file);
-        img.write_to(&mut writer, format).map_err(|source| ExportError::Encode { path: path.to_path_buf(), source })?;
-        let file = writer.into_inner().map_err(|e| io_err(e.into_error()))?;
-        file.sync_all().map_err(io_err)?;
-        fs::rename(&tmp, path).map_err(io_err)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    let mut encoded = Cursor::new(Vec::new());
+    img.write_to(&mut encoded, format).map_err(|source| ExportError::Encode { path: path.to_path_buf(), source })?;
+    write_atomic(path, encoded.get_ref()).map_err(|source| ExportError::Io { path: path.to_path_buf(), source })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn writes_png_and_leaves_no_temporary_file() {
