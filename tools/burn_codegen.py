@@ -27,6 +27,39 @@ NETS = {  # ONNX file stem -> Rust module name
 }
 
 
+# Intermediate activations exposed as `features()`: the perceptual loss compares faces through them.
+FEATURES = {"age": ["relu1_out1", "relu3_out1", "relu5_out1", "relu7_out1"]}
+
+
+def add_features(code, names):
+    """Adds `features(&self, input) -> [Tensor<4>; K]`: the forward pass up to the last of `names`."""
+    m = re.search(r"    pub fn forward\(&self, (\w+): Tensor<4>\) -> [^{]+\{\n", code)
+    body_start = m.end()
+    kept, seen_last = [], False
+    for line in code[body_start:].split("\n"):
+        kept.append(line)
+        seen_last = seen_last or line.strip().startswith(f"let {names[-1]} =")
+        if seen_last and line.rstrip().endswith(";"):
+            break
+    body = "\n".join(kept)
+    for n in names:
+        body = re.sub(rf"(let {n} = [^;]+;)", rf"\1\n        let feature_{n} = {n}.clone();", body, count=1)
+    result = ", ".join(f"feature_{n}" for n in names)
+    method = (f"    /// Intermediate activations ({', '.join(names)}) for perceptual comparisons.\n"
+              f"    #[allow(unused_variables)]\n"
+              f"    pub fn features(&self, {m.group(1)}: Tensor<4>) -> [Tensor<4>; {len(names)}] {{\n"
+              f"{body}\n        [{result}]\n    }}\n\n")
+    return code[:m.start()] + method + code[m.start():]
+
+
+def tensors_differ(old, new):
+    """Whether two burnpack files hold different tensor data. A burnpack file is b"NRUB", a u16 version, a
+    u32 (little-endian) header length, the header (names, shapes, random parameter ids), then the data."""
+    def data(b):
+        return b[10 + int.from_bytes(b[6:10], "little"):]
+    return old[:6] != new[:6] or data(old) != data(new)
+
+
 def converter():
     target = os.environ.get("CARGO_TARGET_DIR_ONNX2BURN", str(pathlib.Path.home() / ".cache" / "onnx2burn-target"))
     binary = pathlib.Path(target) / "release" / "onnx2burn"
@@ -72,8 +105,16 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             subprocess.run([str(binary), str(onnx_dir / f"{stem}.onnx"), tmp], check=True, capture_output=True)
             code = (pathlib.Path(tmp) / f"{stem}.rs").read_text()
-            (ROOT / "src/nets" / f"{module}.rs").write_text(tidy(code, stem))
-            os.replace(pathlib.Path(tmp) / f"{stem}.bpk", ROOT / "assets/nets" / f"{module}.bpk")
+            code = tidy(code, stem)
+            if module in FEATURES:
+                code = add_features(code, FEATURES[module])
+            (ROOT / "src/nets" / f"{module}.rs").write_text(code)
+            bpk = ROOT / "assets/nets" / f"{module}.bpk"
+            new = (pathlib.Path(tmp) / f"{stem}.bpk").read_bytes()
+            # burnpack files carry write metadata: keep the committed file when the tensors are unchanged,
+            # so regenerating does not add 100 MB of identical weights to the history.
+            if not bpk.exists() or tensors_differ(bpk.read_bytes(), new):
+                bpk.write_bytes(new)
         print(f"{stem}.onnx -> src/nets/{module}.rs, assets/nets/{module}.bpk")
 
 

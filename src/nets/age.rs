@@ -416,6 +416,88 @@ impl Model {
     }
 
     #[allow(clippy::let_and_return, clippy::approx_constant)]
+    /// Intermediate activations (relu1_out1, relu3_out1, relu5_out1, relu7_out1) for perceptual comparisons.
+    #[allow(unused_variables)]
+    pub fn features(&self, images: Tensor<4>) -> [Tensor<4>; 4] {
+        let constant3_out1 = self.constant3.val();
+        let constant4_out1 = self.constant4.val();
+        let constant7_out1 = self.constant7.val();
+        let constant8_out1 = self.constant8.val();
+        let constant11_out1 = self.constant11.val();
+        let constant12_out1 = self.constant12.val();
+        let constant15_out1 = self.constant15.val();
+        let constant16_out1 = self.constant16.val();
+        let constant19_out1 = self.constant19.val();
+        let constant20_out1 = self.constant20.val();
+        let constant25_out1 = self.constant25.val();
+        let constant26_out1 = self.constant26.val();
+        let constant29_out1 = self.constant29.val();
+        let constant30_out1 = self.constant30.val();
+        let constant33_out1 = self.constant33.val();
+        let constant34_out1 = self.constant34.val();
+        let constant37_out1 = self.constant37.val();
+        let constant38_out1 = self.constant38.val();
+        let constant42_out1 = self.constant42.val();
+        let constant43_out1 = self.constant43.val();
+        let constant46_out1 = self.constant46.val();
+        let constant47_out1 = self.constant47.val();
+        let constant48_out1 = self.constant48.val();
+        let constant49_out1 = self.constant49.val();
+        let conv2d1_out1 = self.conv2d1.forward(images);
+        let mul1_out1 = conv2d1_out1.mul(constant3_out1);
+        let add1_out1 = mul1_out1.add(constant4_out1);
+        let relu1_out1 = burn::tensor::activation::relu(add1_out1);
+        let feature_relu1_out1 = relu1_out1.clone();
+        let maxpool2d1_out1 = self.maxpool2d1.forward(relu1_out1);
+        let conv2d2_out1 = self.conv2d2.forward(maxpool2d1_out1.clone());
+        let mul2_out1 = conv2d2_out1.mul(constant7_out1);
+        let add2_out1 = mul2_out1.add(constant8_out1);
+        let relu2_out1 = burn::tensor::activation::relu(add2_out1);
+        let conv2d3_out1 = self.conv2d3.forward(relu2_out1);
+        let mul3_out1 = conv2d3_out1.mul(constant11_out1);
+        let add3_out1 = mul3_out1.add(constant12_out1);
+        let add4_out1 = add3_out1.add(maxpool2d1_out1);
+        let relu3_out1 = burn::tensor::activation::relu(add4_out1);
+        let feature_relu3_out1 = relu3_out1.clone();
+        let conv2d4_out1 = self.conv2d4.forward(relu3_out1.clone());
+        let mul4_out1 = conv2d4_out1.mul(constant15_out1);
+        let add5_out1 = mul4_out1.add(constant16_out1);
+        let relu4_out1 = burn::tensor::activation::relu(add5_out1);
+        let conv2d5_out1 = self.conv2d5.forward(relu4_out1);
+        let mul5_out1 = conv2d5_out1.mul(constant19_out1);
+        let add6_out1 = mul5_out1.add(constant20_out1);
+        let averagepool2d1_out1 = self.averagepool2d1.forward(relu3_out1);
+        let pad1_out1 = averagepool2d1_out1
+            .pad(
+                [
+                    (0usize, 0usize),
+                    (0usize, 64usize),
+                    (0usize, 0usize),
+                    (0usize, 0usize),
+                ],
+                burn::tensor::ops::PadMode::Constant(0f32),
+            );
+        let pad2_out1 = add6_out1
+            .pad(
+                [(0usize, 0usize), (0usize, 0usize), (0usize, 1usize), (0usize, 1usize)],
+                burn::tensor::ops::PadMode::Constant(0f32),
+            );
+        let add7_out1 = pad1_out1.add(pad2_out1);
+        let relu5_out1 = burn::tensor::activation::relu(add7_out1);
+        let feature_relu5_out1 = relu5_out1.clone();
+        let conv2d6_out1 = self.conv2d6.forward(relu5_out1.clone());
+        let mul6_out1 = conv2d6_out1.mul(constant25_out1);
+        let add8_out1 = mul6_out1.add(constant26_out1);
+        let relu6_out1 = burn::tensor::activation::relu(add8_out1);
+        let conv2d7_out1 = self.conv2d7.forward(relu6_out1);
+        let mul7_out1 = conv2d7_out1.mul(constant29_out1);
+        let add9_out1 = mul7_out1.add(constant30_out1);
+        let add10_out1 = add9_out1.add(relu5_out1);
+        let relu7_out1 = burn::tensor::activation::relu(add10_out1);
+        let feature_relu7_out1 = relu7_out1.clone();
+        [feature_relu1_out1, feature_relu3_out1, feature_relu5_out1, feature_relu7_out1]
+    }
+
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let constant3_out1 = self.constant3.val();
         let constant4_out1 = self.constant4.val();

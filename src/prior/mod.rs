@@ -1,4 +1,5 @@
-//! The personalized prior: the space spanned by the person's anchors (and, in later steps, projection,
-//! tuning and organization).
+//! The personalized prior: the space spanned by the person's anchors ([`space`]) and the reconstruction
+//! loss that projection and tuning minimize ([`loss`]).
 
+pub mod loss;
 pub mod space;
