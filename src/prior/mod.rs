@@ -1,5 +1,6 @@
 //! The personalized prior: the space spanned by the person's anchors ([`space`]) and the reconstruction
 //! loss that projection and tuning minimize ([`loss`]).
 
+pub mod invert;
 pub mod loss;
 pub mod space;
