@@ -4,3 +4,4 @@
 pub mod invert;
 pub mod loss;
 pub mod space;
+pub mod tune;
