@@ -38,6 +38,20 @@ pub fn dcgan_from_file(path: &Path, device: &Device) -> Result<Dcgan64, WeightsE
     load_dcgan(SafetensorsStore::from_file(path), &path.display().to_string(), device)
 }
 
+/// A DCGAN from safetensors bytes in the embedded layout (a checkpoint or a tuned project); `source_name`
+/// names them in errors.
+pub fn dcgan_from_bytes(bytes: Vec<u8>, source_name: &str, device: &Device) -> Result<Dcgan64, WeightsError> {
+    load_dcgan(SafetensorsStore::from_bytes(Some(bytes)), source_name, device)
+}
+
+/// The weights of `model` as safetensors bytes (the layout the loaders read).
+pub fn dcgan_to_bytes(model: &Dcgan64) -> Result<Vec<u8>, WeightsError> {
+    let fail = |reason: String| WeightsError::Load { source_name: "the generator in memory".into(), reason };
+    let mut store = SafetensorsStore::from_bytes(None);
+    model.save_into(&mut store).map_err(|e| fail(e.to_string()))?;
+    store.get_bytes().map_err(|e| fail(e.to_string()))
+}
+
 fn load_dcgan(mut store: SafetensorsStore, source_name: &str, device: &Device) -> Result<Dcgan64, WeightsError> {
     let mut model = DcganConfig::new().init(device);
     let fail = |reason: String| WeightsError::Load { source_name: source_name.to_string(), reason };

@@ -42,11 +42,102 @@ pub struct TuningStep {
     pub loss: f32,
 }
 
-/// Fine-tunes `generator` (on an autodiff device) so that `anchors` [N, latent_dim] reproduce `photos`
-/// [N,3,64,64] (values in [0, 1]). `on_step` sees every step and may stop the tuning. Returns the tuned
-/// generator and the number of steps taken.
+/// A tuning run that advances one step at a time, so that a caller (the personalize job) can report,
+/// checkpoint, roll back or stop between steps.
+pub struct Tuner {
+    /// The generator being tuned (on an autodiff device).
+    pub generator: Dcgan64,
+    optimizer: burn::optim::ModuleOptimizer,
+    anchors: Tensor<2>,
+    photos: Tensor<4>,
+    rng: SplitMix64,
+    /// The current learning rate (lowered after a rollback).
+    pub learning_rate: f64,
+    settings: TuningSettings,
+    smoothed: f32,
+    best: f32,
+    since_best: usize,
+    /// Steps taken so far.
+    pub step: usize,
+}
+
+impl Tuner {
+    /// Starts tuning `generator` so that `anchors` [N, latent_dim] reproduce `photos` [N,3,64,64] in [0, 1].
+    /// `first_step` continues the step count (and the batch order) of a resumed run.
+    pub fn new(generator: Dcgan64, anchors: Tensor<2>, photos: Tensor<4>, settings: &TuningSettings, seed: u64, first_step: usize) -> Self {
+        let mut rng = SplitMix64(seed);
+        for _ in 0..first_step * settings.batch {
+            rng.uniform();
+        }
+        Self {
+            generator,
+            optimizer: AdamConfig::new().init(),
+            anchors,
+            photos,
+            rng,
+            learning_rate: settings.learning_rate,
+            settings: settings.clone(),
+            smoothed: f32::NAN,
+            best: f32::INFINITY,
+            since_best: 0,
+            step: first_step,
+        }
+    }
+
+    /// One optimizer step on a random batch; returns its loss (possibly not finite: the caller decides).
+    pub fn step(&mut self, loss: &PerceptualLoss) -> TuningStep {
+        let n = self.anchors.dims()[0];
+        let batch = self.settings.batch.clamp(1, n.max(1));
+        let device = self.anchors.device();
+        let picks: Vec<i64> = (0..batch).map(|_| ((self.rng.uniform() * n as f64) as i64).min(n as i64 - 1)).collect();
+        let index = Tensor::<1, burn::tensor::Int>::from_data(TensorData::new(picks, [batch]), &device);
+        let z = self.anchors.clone().select(0, index.clone());
+        let target = self.photos.clone().select(0, index);
+        let output = (self.generator.forward(z) + 1.0) / 2.0;
+        let value = loss.reconstruction(output, target, self.settings.perceptual_weight).mean();
+        let current: f32 = value.clone().into_scalar();
+        self.step += 1;
+        if current.is_finite() {
+            let grads = GradientsParams::from_grads(value.backward(), &self.generator);
+            let generator = self.generator.clone();
+            self.generator = self.optimizer.step(self.learning_rate, generator, grads);
+            self.smoothed = if self.smoothed.is_nan() { current } else { 0.9 * self.smoothed + 0.1 * current };
+            if self.smoothed < self.best * 0.99 {
+                self.best = self.smoothed;
+                self.since_best = 0;
+            } else {
+                self.since_best += 1;
+            }
+        }
+        TuningStep { step: self.step, loss: current }
+    }
+
+    /// Whether the loss has stopped improving (no 1% gain of the smoothed loss for `patience` steps).
+    pub fn converged(&self) -> bool {
+        self.since_best >= self.settings.patience
+    }
+
+    /// Replaces the generator with an earlier good state and lowers the learning rate (after a NaN or a
+    /// diverging loss); the optimizer's moments restart.
+    pub fn roll_back(&mut self, generator: Dcgan64, learning_rate_factor: f64) {
+        self.generator = generator;
+        self.optimizer = AdamConfig::new().init();
+        self.learning_rate *= learning_rate_factor;
+        self.smoothed = f32::NAN;
+        self.since_best = 0;
+    }
+
+    /// The smoothed loss (exponential moving average), `NaN` before the first finite step.
+    pub fn smoothed_loss(&self) -> f32 {
+        self.smoothed
+    }
+}
+
+/// Tunes for at most `settings.steps` steps, stopping early on convergence or when `on_step` breaks.
+/// Returns the tuned generator and the number of steps taken. (The personalize job drives a [`Tuner`]
+/// itself, to checkpoint and roll back.)
 pub fn tune(
-    mut generator: Dcgan64,
+    generator: Dcgan64,
     anchors: Tensor<2>,
     photos: Tensor<4>,
     loss: &PerceptualLoss,
@@ -54,34 +145,12 @@ pub fn tune(
     seed: u64,
     mut on_step: impl FnMut(TuningStep) -> ControlFlow<()>,
 ) -> (Dcgan64, usize) {
-    let n = anchors.dims()[0];
-    let batch = settings.batch.clamp(1, n.max(1));
-    let device = anchors.device();
-    let mut optimizer = AdamConfig::new().init();
-    let mut rng = SplitMix64(seed);
-    let (mut smoothed, mut best, mut since_best) = (f32::NAN, f32::INFINITY, 0);
-    let mut taken = 0;
-    for step in 1..=settings.steps {
-        let picks: Vec<i64> = (0..batch).map(|_| ((rng.uniform() * n as f64) as i64).min(n as i64 - 1)).collect();
-        let index = Tensor::<1, burn::tensor::Int>::from_data(TensorData::new(picks, [batch]), &device);
-        let z = anchors.clone().select(0, index.clone());
-        let target = photos.clone().select(0, index);
-        let output = (generator.forward(z) + 1.0) / 2.0;
-        let value = loss.reconstruction(output, target, settings.perceptual_weight).mean();
-        let current: f32 = value.clone().into_scalar();
-        let grads = GradientsParams::from_grads(value.backward(), &generator);
-        generator = optimizer.step(settings.learning_rate, generator, grads);
-        taken = step;
-        smoothed = if smoothed.is_nan() { current } else { 0.9 * smoothed + 0.1 * current };
-        if smoothed < best * 0.99 {
-            best = smoothed;
-            since_best = 0;
-        } else {
-            since_best += 1;
-        }
-        if on_step(TuningStep { step, loss: current }).is_break() || since_best >= settings.patience {
+    let mut tuner = Tuner::new(generator, anchors, photos, settings, seed, 0);
+    while tuner.step < settings.steps {
+        let step = tuner.step(loss);
+        if on_step(step).is_break() || tuner.converged() {
             break;
         }
     }
-    (generator, taken)
+    (tuner.generator, tuner.step)
 }
