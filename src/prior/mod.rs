@@ -3,6 +3,7 @@
 
 pub mod checkpoint;
 pub mod invert;
+pub mod job;
 pub mod loss;
 pub mod space;
 pub mod tune;

@@ -55,6 +55,7 @@ pub struct Tuner {
     pub learning_rate: f64,
     settings: TuningSettings,
     smoothed: f32,
+    smoothed_before_step: f32,
     best: f32,
     since_best: usize,
     /// Steps taken so far.
@@ -78,6 +79,7 @@ impl Tuner {
             learning_rate: settings.learning_rate,
             settings: settings.clone(),
             smoothed: f32::NAN,
+            smoothed_before_step: f32::NAN,
             best: f32::INFINITY,
             since_best: 0,
             step: first_step,
@@ -97,6 +99,7 @@ impl Tuner {
         let value = loss.reconstruction(output, target, self.settings.perceptual_weight).mean();
         let current: f32 = value.clone().into_scalar();
         self.step += 1;
+        self.smoothed_before_step = self.smoothed;
         if current.is_finite() {
             let grads = GradientsParams::from_grads(value.backward(), &self.generator);
             let generator = self.generator.clone();
@@ -123,7 +126,8 @@ impl Tuner {
         self.generator = generator;
         self.optimizer = AdamConfig::new().init();
         self.learning_rate *= learning_rate_factor;
-        self.smoothed = f32::NAN;
+        // The smoothed loss returns to its value before the bad step, so a repeat divergence is caught at once.
+        self.smoothed = self.smoothed_before_step;
         self.since_best = 0;
     }
 
