@@ -14,7 +14,9 @@ use crate::generator::{DcganRenderer, sample_faces};
 use crate::generator::weights::{DEFAULT_MODEL_NAME, default_dcgan};
 use crate::imaging::export::save_atomic;
 use crate::imaging::grid::{GridLayout, grid};
-use crate::photoset::{GENERATOR_SIZE, ImportEvent, ImportJob, SetModels};
+use crate::photoset::{GENERATOR_SIZE, ImportEvent, ImportJob, PhotoEntry, PhotoStatus, SetModels};
+use crate::prior::job::{Budget, PersonalizeEvent, PersonalizeInput, PersonalizeJob};
+use crate::project::{Preset, Project, ProjectPhoto};
 
 /// MyStyle Studio: learn one person's face from their photos, then edit portraits of them with sliders.
 #[derive(Parser, Debug)]
@@ -38,6 +40,36 @@ pub enum Command {
     Sample(SampleArgs),
     /// Import photos (files or folders) and report each one's face: status, box, pose, age, smile, hair, identity.
     Inspect(InspectArgs),
+    /// Personalize the generator on one person's photos (files or folders) into a project folder.
+    Personalize(PersonalizeArgs),
+}
+
+/// Arguments of `mystyle personalize`.
+#[derive(Args, Debug)]
+pub struct PersonalizeArgs {
+    /// Photos or folders of the person.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The project folder to create or continue (for example ana.mystyle).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Quality preset.
+    #[arg(long, value_enum, default_value_t = PresetArg::Fast)]
+    pub preset: PresetArg,
+    /// Continue from the project's last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+/// `--preset` values.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum PresetArg {
+    /// Minutes on a laptop CPU.
+    Fast,
+    /// Longer, closer reconstructions.
+    Balanced,
+    /// The longest budget.
+    Best,
 }
 
 /// Arguments of `mystyle inspect`.
@@ -93,6 +125,7 @@ pub fn run() -> anyhow::Result<()> {
         None => crate::app::run(backend),
         Some(Command::Sample(args)) => sample(&backend, &args),
         Some(Command::Inspect(args)) => inspect(&backend, &args),
+        Some(Command::Personalize(args)) => personalize(&backend, &args),
     }
 }
 
@@ -138,12 +171,13 @@ fn sample(backend: &ComputeBackend, args: &SampleArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn inspect(backend: &ComputeBackend, args: &InspectArgs) -> anyhow::Result<()> {
+/// Imports photos on the import job, with a progress line; returns the analysed set and the skipped paths.
+fn import(backend: &ComputeBackend, paths: &[PathBuf]) -> anyhow::Result<(Vec<PhotoEntry>, Vec<(PathBuf, String)>)> {
     let device = backend.device.clone();
     let load = move || -> Result<SetModels, crate::nets::NetError> {
         Ok(SetModels { detector: FaceDetector::load(&device)?, attributes: AttributeModels::load(&device)? })
     };
-    let job = ImportJob::spawn(args.paths.clone(), load, || {});
+    let job = ImportJob::spawn(paths.to_vec(), load, || {});
     let mut skipped = Vec::new();
     let entries = loop {
         match job.wait() {
@@ -155,6 +189,11 @@ fn inspect(backend: &ComputeBackend, args: &InspectArgs) -> anyhow::Result<()> {
         }
     };
     eprintln!();
+    Ok((entries, skipped))
+}
+
+fn inspect(backend: &ComputeBackend, args: &InspectArgs) -> anyhow::Result<()> {
+    let (entries, skipped) = import(backend, &args.paths)?;
     if let Some(dir) = &args.aligned {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         for (i, entry) in entries.iter().enumerate() {
@@ -209,4 +248,41 @@ fn inspect(backend: &ComputeBackend, args: &InspectArgs) -> anyhow::Result<()> {
     }
     println!("{} photos analysed; {} files skipped", entries.len(), skipped.len());
     Ok(())
+}
+
+fn personalize(backend: &ComputeBackend, args: &PersonalizeArgs) -> anyhow::Result<()> {
+    let preset = match args.preset {
+        PresetArg::Fast => Preset::Fast,
+        PresetArg::Balanced => Preset::Balanced,
+        PresetArg::Best => Preset::Best,
+    };
+    let (entries, _) = import(backend, &args.paths)?;
+    let mut project = Project::new(args.out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
+    project.settings.preset = preset;
+    project.photos = entries.iter().cloned().map(|entry| ProjectPhoto { entry, included: None }).collect();
+    for entry in entries.iter().filter(|e| e.status != PhotoStatus::Ok) {
+        eprintln!("left out {}: {} ({})", entry.path.display(), entry.status.label(), entry.reason);
+    }
+    let photos: Vec<_> = entries.iter().filter(|e| e.status == PhotoStatus::Ok).filter_map(|e| e.face()).map(|f| f.aligned_generator.clone()).collect();
+    project.save(&args.out)?;
+    let input = PersonalizeInput { photos, project: args.out.clone(), budget: Budget::for_preset(preset), resume: args.resume, seed: 1 };
+    let job = PersonalizeJob::spawn(input, backend.device.clone(), || {});
+    while let Some(event) = job.wait() {
+        match event {
+            PersonalizeEvent::Stage(stage) => eprintln!("\n{stage}:"),
+            PersonalizeEvent::Progress { done, total, eta_seconds } => eprint!("\r  {done}/{total}  about {eta_seconds:.0} s left   "),
+            PersonalizeEvent::Warning(message) => eprintln!("\nwarning: {message}"),
+            PersonalizeEvent::RolledBack { step, learning_rate, reason } => {
+                eprintln!("\nstep {step}: {reason}; rolled back, learning rate now {learning_rate:.2e}")
+            }
+            PersonalizeEvent::Finished { steps, loss } => {
+                println!("\npersonalized {} in {steps} tuning steps (loss {loss:.4})", args.out.display());
+                return Ok(());
+            }
+            PersonalizeEvent::Cancelled { step } => anyhow::bail!("cancelled at step {step}; continue with --resume"),
+            PersonalizeEvent::Failed(message) => anyhow::bail!(message),
+            PersonalizeEvent::Loss { .. } | PersonalizeEvent::Preview(_) | PersonalizeEvent::Checkpoint(_) => {}
+        }
+    }
+    anyhow::bail!("the personalize job stopped unexpectedly")
 }
