@@ -16,6 +16,7 @@ use crate::imaging::export::save_atomic;
 use crate::imaging::grid::{GridLayout, grid};
 use crate::photoset::{GENERATOR_SIZE, ImportEvent, ImportJob, PhotoEntry, PhotoStatus, SetModels};
 use crate::prior::job::{Budget, PersonalizeEvent, PersonalizeInput, PersonalizeJob};
+use crate::prior::personal::PersonalPrior;
 use crate::project::{Preset, Project, ProjectPhoto};
 
 /// MyStyle Studio: learn one person's face from their photos, then edit portraits of them with sliders.
@@ -89,6 +90,8 @@ pub struct InspectArgs {
 /// Arguments of `mystyle sample`.
 #[derive(Args, Debug)]
 pub struct SampleArgs {
+    /// A personalized project (NAME.mystyle): sample the person from it instead of the default generator.
+    pub project: Option<PathBuf>,
     /// Number of faces.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub count: u32,
@@ -151,8 +154,13 @@ fn version_report(choice: BackendChoice) -> String {
 
 fn sample(backend: &ComputeBackend, args: &SampleArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let model = DcganRenderer::new(&default_dcgan(&backend.device)?, backend.parallel_parts());
-    let faces = sample_faces(&model, args.seed, args.count as usize, &backend.device)?;
+    let faces = match &args.project {
+        Some(project) => PersonalPrior::load(project, &backend.device)?.sample(args.seed, args.count as usize, backend.parallel_parts())?,
+        None => {
+            let model = DcganRenderer::new(&default_dcgan(&backend.device)?, backend.parallel_parts());
+            sample_faces(&model, args.seed, args.count as usize, &backend.device)?
+        }
+    };
     let layout = GridLayout::new(faces.len(), args.cols, 64 * args.scale, GRID_GAP);
     let sheet = grid(&faces, layout);
     save_atomic(&sheet, &args.out)?;

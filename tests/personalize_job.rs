@@ -66,6 +66,7 @@ fn cancel_then_resume_matches_an_uninterrupted_run() {
     let straight_loss = final_loss(&straight);
     assert!(straight.iter().any(|e| matches!(e, PersonalizeEvent::Preview(images) if images.len() == 4)));
     assert!(a.join("generator.safetensors").exists() && a.join("anchors.json").exists());
+    samples_look_like_the_person(&a, &faces);
 
     let cancelled = run(&b, faces.clone(), small_budget(40, 1e-3), false, Some(15));
     let step = match cancelled.last() {
@@ -117,4 +118,50 @@ fn row14_one_photo_and_a_blank_photo_warn_and_never_produce_nan() {
 
     let none = run(&common::scratch("job_none"), vec![RgbImage::new(64, 64)], small_budget(10, 1e-3), false, None);
     assert!(matches!(none.last(), Some(PersonalizeEvent::Failed(m)) if m.contains("no usable photos")), "{:?}", none.last());
+}
+
+/// Samples of the personalized prior are closer (perceptual distance) to the person's photos than samples
+/// of the untuned generator, and `mystyle sample PROJECT` writes them.
+fn samples_look_like_the_person(project: &Path, faces: &[RgbImage]) {
+    use mystyle::attributes::image_tensor;
+    use mystyle::prior::loss::PerceptualLoss;
+    use mystyle::prior::personal::PersonalPrior;
+    let device = Device::flex();
+    let prior = PersonalPrior::load(project, &device).unwrap();
+    let personal = prior.sample(3, 6, 2).unwrap();
+    let untuned = mystyle::generator::sample_faces(
+        &mystyle::generator::DcganRenderer::new(&mystyle::generator::weights::default_dcgan(&device).unwrap(), 2),
+        3,
+        6,
+        &device,
+    )
+    .unwrap();
+    let loss = PerceptualLoss::load(&device).unwrap();
+    // Mean over samples of the distance to the nearest photo of the person.
+    let nearest = |samples: &[RgbImage]| {
+        samples
+            .iter()
+            .map(|s| {
+                faces
+                    .iter()
+                    .map(|f| loss.distance(image_tensor(s, &device), image_tensor(f, &device)).into_scalar::<f32>())
+                    .fold(f32::INFINITY, f32::min)
+            })
+            .sum::<f32>()
+            / samples.len() as f32
+    };
+    let (p, u) = (nearest(&personal), nearest(&untuned));
+    println!("distance to the person's nearest photo: personalized samples {p:.3}, untuned samples {u:.3}");
+    assert!(p < 0.8 * u, "personalized samples {p} vs untuned {u}");
+
+    let out = project.join("samples.png");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_mystyle"))
+        .args(["--backend", "cpu", "sample"])
+        .arg(project)
+        .args(["--count", "4", "--out"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(image::open(&out).unwrap().to_rgb8().dimensions(), (2 * 66 + 2, 2 * 66 + 2));
 }

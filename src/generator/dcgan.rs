@@ -83,6 +83,11 @@ impl Dcgan64 {
     /// Output resolution in pixels (square).
     pub const RESOLUTION: usize = 64;
 
+    /// The device the weights live on.
+    pub fn device(&self) -> Device {
+        self.to_rgb.weight.device()
+    }
+
     /// Size of the latent vector z.
     pub fn latent_dim(&self) -> usize {
         self.blocks[0].conv.weight.shape().dims::<4>()[0]

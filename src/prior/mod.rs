@@ -5,5 +5,6 @@ pub mod checkpoint;
 pub mod invert;
 pub mod job;
 pub mod loss;
+pub mod personal;
 pub mod space;
 pub mod tune;

@@ -1,0 +1,49 @@
+//! A personalized prior as saved by the personalize job: the tuned generator and the anchors. Samples are
+//! random convex mixes of three anchors ([`super::space`]) drawn by the tuned generator.
+
+use std::path::Path;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use image::RgbImage;
+
+use super::space::{mix, sample_coefficients};
+use crate::generator::weights::dcgan_from_bytes;
+use crate::generator::{Dcgan64, DcganRenderer};
+use crate::imaging::tensor_to_images;
+
+/// The tuned generator and the person's anchors.
+pub struct PersonalPrior {
+    /// The tuned generator.
+    pub generator: Dcgan64,
+    /// One latent per photo.
+    pub anchors: Vec<Vec<f32>>,
+}
+
+impl PersonalPrior {
+    /// Loads `generator.safetensors` and `anchors.json` from a project folder.
+    pub fn load(project: &Path, device: &Device) -> anyhow::Result<Self> {
+        let weights_path = project.join("generator.safetensors");
+        let weights = std::fs::read(&weights_path)
+            .map_err(|e| anyhow::anyhow!("{}: {e} (has the project been personalized?)", weights_path.display()))?;
+        let generator = dcgan_from_bytes(weights, &weights_path.display().to_string(), device)?;
+        let anchors_path = project.join("anchors.json");
+        let text = std::fs::read(&anchors_path).map_err(|e| anyhow::anyhow!("{}: {e}", anchors_path.display()))?;
+        let anchors: Vec<Vec<f32>> = serde_json::from_slice(&text).map_err(|e| anyhow::anyhow!("{}: {e}", anchors_path.display()))?;
+        if anchors.is_empty() || anchors.iter().any(|a| a.len() != generator.latent_dim()) {
+            anyhow::bail!("{}: the anchors do not fit the generator", anchors_path.display());
+        }
+        Ok(Self { generator, anchors })
+    }
+
+    /// `count` samples from P_beta (sample `i` uses seed `seed + i`), drawn with `parallel_parts` as in
+    /// [`DcganRenderer::new`].
+    pub fn sample(&self, seed: u64, count: usize, parallel_parts: usize) -> anyhow::Result<Vec<RgbImage>> {
+        let dim = self.generator.latent_dim();
+        let latents: Vec<f32> = (0..count as u64)
+            .flat_map(|i| mix(&self.anchors, &sample_coefficients(self.anchors.len(), seed.wrapping_add(i))))
+            .collect();
+        let device = self.generator.device();
+        let z = Tensor::<2>::from_data(TensorData::new(latents, [count, dim]), &device);
+        Ok(tensor_to_images(DcganRenderer::new(&self.generator, parallel_parts).forward(z))?)
+    }
+}
