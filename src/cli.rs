@@ -1,10 +1,11 @@
-//! The command line: `mystyle` opens the editor window, `mystyle sample` writes a grid of faces.
-//! Both call the same library as the GUI.
+//! The command line: `mystyle` opens the editor window; `sample`, `inspect`, `personalize` and `eval` run
+//! the same library as the GUI from a terminal.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
+use burn::module::Module;
 use clap::{Args, Parser, Subcommand};
 
 use crate::attributes::AttributeModels;
@@ -16,8 +17,11 @@ use crate::imaging::export::save_atomic;
 use crate::imaging::grid::{GridLayout, grid};
 use crate::photoset::{GENERATOR_SIZE, ImportEvent, ImportJob, PhotoEntry, PhotoStatus, SetModels};
 use crate::prior::job::{Budget, PersonalizeEvent, PersonalizeInput, PersonalizeJob};
+use crate::prior::evaluate;
+use crate::prior::loss::ReconstructionLoss;
 use crate::prior::personal::PersonalPrior;
-use crate::project::{Preset, Project, ProjectPhoto};
+use crate::prior::projection::ProjectionSettings;
+use crate::project::{Preset, Project};
 
 /// MyStyle Studio: learn one person's face from their photos, then edit portraits of them with sliders.
 #[derive(Parser, Debug)]
@@ -43,6 +47,133 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Personalize the generator on one person's photos (files or folders) into a project folder.
     Personalize(PersonalizeArgs),
+    /// Measure a personalized project against the untuned generator: reconstruction PSNR and identity
+    /// similarity on its training photos, on held-out photos, and the identity of random samples.
+    Eval(EvalArgs),
+    /// Edit a face of the person with the sliders' values (in real units) and write it.
+    Edit(EditArgs),
+    /// Sweep one slider across its range and write the faces as a strip, each with the requested value
+    /// (grey) and the measured one (white) under it.
+    Sweep(SweepArgs),
+}
+
+/// Where an edit starts, from `--from`: `mean`, `anchor:N`, `sample:SEED`, or a photo of the person.
+#[derive(Clone, Debug)]
+pub enum FromArg {
+    /// The anchors' mean.
+    Mean,
+    /// Training photo N's anchor (0-based, in `faces/` order).
+    Anchor(usize),
+    /// A random sample of P_beta.
+    Sample(u64),
+    /// A new photo: projected into P_beta, with a short pivotal tuning.
+    Photo(PathBuf),
+}
+
+fn parse_from(text: &str) -> Result<FromArg, String> {
+    if text == "mean" {
+        return Ok(FromArg::Mean);
+    }
+    if let Some(n) = text.strip_prefix("anchor:") {
+        return n.parse().map(FromArg::Anchor).map_err(|_| format!("anchor:N needs a number, not {n:?}"));
+    }
+    if let Some(n) = text.strip_prefix("sample:") {
+        return n.parse().map(FromArg::Sample).map_err(|_| format!("sample:SEED needs a number, not {n:?}"));
+    }
+    Ok(FromArg::Photo(PathBuf::from(text)))
+}
+
+/// The slider values of `mystyle edit`.
+#[derive(Args, Debug, Clone)]
+pub struct SliderArgs {
+    /// Age in years.
+    #[arg(long, allow_hyphen_values = true)]
+    pub age: Option<f32>,
+    /// Smile: probability of a happy expression, 0 to 1.
+    #[arg(long, allow_hyphen_values = true)]
+    pub smile: Option<f32>,
+    /// Head yaw in degrees (positive: the face turns toward the image's left).
+    #[arg(long, allow_hyphen_values = true)]
+    pub yaw: Option<f32>,
+    /// Head pitch in degrees (positive: tilted up).
+    #[arg(long, allow_hyphen_values = true)]
+    pub pitch: Option<f32>,
+    /// Hair amount: the share of the aligned square that is hair, 0 to 1.
+    #[arg(long, allow_hyphen_values = true)]
+    pub hair: Option<f32>,
+}
+
+/// Arguments of `mystyle edit`.
+#[derive(Args, Debug)]
+pub struct EditArgs {
+    /// The personalized project (NAME.mystyle).
+    pub project: PathBuf,
+    /// Start from `mean`, `anchor:N`, `sample:SEED` or a photo of the person.
+    #[arg(long, default_value = "mean", value_parser = parse_from)]
+    pub from: FromArg,
+    /// The requested values.
+    #[command(flatten)]
+    pub sliders: SliderArgs,
+    /// Refinement steps after the coordinates are set.
+    #[arg(long, default_value_t = 4)]
+    pub steps: usize,
+    /// Scale the 64-pixel face by this integer factor.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub scale: u32,
+    /// Output image (.png or .jpg).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Arguments of `mystyle sweep`.
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// The personalized project (NAME.mystyle).
+    pub project: PathBuf,
+    /// The slider: yaw, pitch, smile, age or hair.
+    #[arg(long, value_parser = parse_attribute)]
+    pub attr: crate::prior::organize::Attribute,
+    /// Faces along the range.
+    #[arg(long, default_value_t = 9, value_parser = clap::value_parser!(u32).range(2..=64))]
+    pub steps: u32,
+    /// Start from `mean`, `anchor:N`, `sample:SEED` or a photo of the person.
+    #[arg(long, default_value = "mean", value_parser = parse_from)]
+    pub from: FromArg,
+    /// Scale each 64-pixel face by this integer factor.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub scale: u32,
+    /// Output image (.png or .jpg).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+fn parse_attribute(text: &str) -> Result<crate::prior::organize::Attribute, String> {
+    crate::prior::organize::Attribute::from_name(text).ok_or_else(|| format!("{text:?} is not one of yaw, pitch, smile, age, hair"))
+}
+
+/// Arguments of `mystyle eval`.
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// The personalized project (NAME.mystyle).
+    pub project: PathBuf,
+    /// Photos or folders of the same person that were not used for tuning: each is projected into P_beta.
+    #[arg(long, num_args = 1..)]
+    pub holdout: Vec<PathBuf>,
+    /// Random samples drawn from each generator for the identity of samples.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub samples: u32,
+    /// Also write the held-out photos beside their projections into this image (a two-row grid).
+    #[arg(long)]
+    pub show: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Faces per slider sweep for the attribute-control figures (0 leaves them out).
+    #[arg(long, default_value_t = 7)]
+    pub sweep_steps: usize,
+    /// Another project of the same person made with the other `--method`, for attribute control side by side.
+    #[arg(long)]
+    pub compare: Option<PathBuf>,
 }
 
 /// Arguments of `mystyle personalize`.
@@ -60,6 +191,19 @@ pub struct PersonalizeArgs {
     /// Continue from the project's last checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// Slider directions: `organized` (MyStyle++: the anchors are organized so that principal axes mean
+    /// attributes) or `fitted` (the MyStyle baseline: fixed anchors, a direction fitted to each attribute).
+    #[arg(long, value_enum, default_value_t = MethodArg::Organized)]
+    pub method: MethodArg,
+}
+
+/// `--method` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MethodArg {
+    /// MyStyle++: organized anchors.
+    Organized,
+    /// MyStyle: fixed anchors, fitted directions.
+    Fitted,
 }
 
 /// `--preset` values.
@@ -129,6 +273,9 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::Sample(args)) => sample(&backend, &args),
         Some(Command::Inspect(args)) => inspect(&backend, &args),
         Some(Command::Personalize(args)) => personalize(&backend, &args),
+        Some(Command::Eval(args)) => eval(&backend, &args),
+        Some(Command::Edit(args)) => edit(&backend, &args),
+        Some(Command::Sweep(args)) => sweep(&backend, &args),
     }
 }
 
@@ -267,19 +414,28 @@ fn personalize(backend: &ComputeBackend, args: &PersonalizeArgs) -> anyhow::Resu
     let (entries, _) = import(backend, &args.paths)?;
     let mut project = Project::new(args.out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
     project.settings.preset = preset;
-    project.photos = entries.iter().cloned().map(|entry| ProjectPhoto { entry, included: None }).collect();
+    project.add_photos(&args.out, entries.iter().cloned())?;
     for entry in entries.iter().filter(|e| e.status != PhotoStatus::Ok) {
         eprintln!("left out {}: {} ({})", entry.path.display(), entry.status.label(), entry.reason);
     }
     let photos: Vec<_> = entries.iter().filter(|e| e.status == PhotoStatus::Ok).filter_map(|e| e.face()).map(|f| f.aligned_generator.clone()).collect();
     project.save(&args.out)?;
-    let input = PersonalizeInput { photos, project: args.out.clone(), budget: Budget::for_preset(preset), resume: args.resume, seed: 1 };
+    let budget = Budget { organize: args.method == MethodArg::Organized, ..Budget::for_preset(preset) };
+    let input = PersonalizeInput { photos, project: args.out.clone(), budget, resume: args.resume, seed: 1 };
     let job = PersonalizeJob::spawn(input, backend.device.clone(), || {});
     while let Some(event) = job.wait() {
         match event {
             PersonalizeEvent::Stage(stage) => eprintln!("\n{stage}:"),
             PersonalizeEvent::Progress { done, total, eta_seconds } => eprint!("\r  {done}/{total}  about {eta_seconds:.0} s left   "),
             PersonalizeEvent::Warning(message) => eprintln!("\nwarning: {message}"),
+            PersonalizeEvent::Organization { organized, skipped } => {
+                for (attribute, axis, photos, from_step) in organized {
+                    eprintln!("  {:<6} organized on axis {axis} from {photos} photos (from step {from_step})", attribute.name());
+                }
+                for (attribute, reason) in skipped {
+                    eprintln!("  {:<6} not organized: {reason}", attribute.name());
+                }
+            }
             PersonalizeEvent::RolledBack { step, learning_rate, reason } => {
                 eprintln!("\nstep {step}: {reason}; rolled back, learning rate now {learning_rate:.2e}")
             }
@@ -293,4 +449,217 @@ fn personalize(backend: &ComputeBackend, args: &PersonalizeArgs) -> anyhow::Resu
         }
     }
     anyhow::bail!("the personalize job stopped unexpectedly")
+}
+
+fn eval(backend: &ComputeBackend, args: &EvalArgs) -> anyhow::Result<()> {
+    let device = backend.device.clone().autodiff();
+    let mut prior = PersonalPrior::load(&args.project, &device)?;
+    prior.generator = prior.generator.freeze();
+    let untuned = default_dcgan(&device)?.freeze();
+    let loss = ReconstructionLoss::load(&device)?;
+    let faces = PersonalPrior::training_faces(&args.project)?;
+    let training = evaluate::training(&prior, &untuned, &loss, &faces);
+    let samples = evaluate::sample_identity(&prior, &untuned, &loss, &faces, args.samples as usize, 0);
+    let holdout = if args.holdout.is_empty() {
+        None
+    } else {
+        let (entries, skipped) = import(backend, &args.holdout)?;
+        for (path, why) in &skipped {
+            eprintln!("skipped {}: {why}", path.display());
+        }
+        let mut held = Vec::new();
+        for entry in &entries {
+            match entry.face() {
+                Some(face) if entry.status == PhotoStatus::Ok => held.push(face.aligned_generator.clone()),
+                _ => eprintln!("left out {}: {} ({})", entry.path.display(), entry.status.label(), entry.reason),
+            }
+        }
+        if held.is_empty() {
+            anyhow::bail!("none of the held-out photos has a usable face");
+        }
+        let projection = ProjectionSettings::default();
+        let inversion = Budget::for_preset(Preset::Balanced).inversion;
+        let (comparison, projected) = evaluate::held_out(&prior, &untuned, &loss, &held, &projection, &inversion)?;
+        if let Some(path) = &args.show {
+            let pairs: Vec<_> = held.iter().cloned().chain(projected).collect();
+            save_atomic(&grid(&pairs, GridLayout::new(pairs.len(), Some(held.len() as u32), 64, GRID_GAP)), path)?;
+        }
+        Some(comparison)
+    };
+    let mut control = Vec::new();
+    if args.sweep_steps > 0 {
+        for project in std::iter::once(&args.project).chain(args.compare.as_ref()) {
+            control.push(attribute_control(&device, project, &faces, args.sweep_steps)?);
+        }
+    }
+    if args.json {
+        let report = serde_json::json!({
+            "project": args.project, "training": training, "holdout": holdout, "samples": samples, "attribute_control": control,
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!("{:<30} {:>6} {:>12} {:>12} {:>14} {:>14}", "photos", "count", "PSNR tuned", "PSNR untuned", "ident. tuned", "ident. untuned");
+    let row = |name: &str, c: &evaluate::Comparison| {
+        println!(
+            "{:<30} {:>6} {:>9.2} dB {:>9.2} dB {:>14.3} {:>14.3}",
+            name, c.photos, c.tuned.psnr_db, c.untuned.psnr_db, c.tuned.identity, c.untuned.identity
+        )
+    };
+    row("training (from anchors)", &training);
+    if let Some(h) = &holdout {
+        row("held out (P_beta vs free)", h);
+    }
+    println!(
+        "identity of {} random samples to the person: tuned P_beta {:.3}, untuned generator {:.3}",
+        samples.samples, samples.tuned, samples.untuned
+    );
+    for c in &control {
+        println!(
+            "\nattribute control, {} ({}): sweeps of {} faces from the anchors' mean; same-person identity level {:.3}",
+            c["project"].as_str().unwrap_or(""),
+            c["method"].as_str().unwrap_or(""),
+            args.sweep_steps,
+            c["same_person_level"].as_f64().unwrap_or(f64::NAN)
+        );
+        println!("{:<8} {:>16} {:>12} {:>16}  requested -> measured", "slider", "rank correlation", "mean error", "lowest identity");
+        for s in c["sliders"].as_array().into_iter().flatten() {
+            let values = |k: &str| s[k].as_array().map(|v| v.iter().map(|x| format!("{:.2}", x.as_f64().unwrap_or(f64::NAN))).collect::<Vec<_>>().join(" ")).unwrap_or_default();
+            println!(
+                "{:<8} {:>16.3} {:>12.3} {:>16.3}  [{}] -> [{}]",
+                s["attribute"].as_str().unwrap_or(""),
+                s["rank_correlation"].as_f64().unwrap_or(f64::NAN),
+                s["mean_error"].as_f64().unwrap_or(f64::NAN),
+                s["lowest_identity"].as_f64().unwrap_or(f64::NAN),
+                values("requested"),
+                values("measured")
+            );
+        }
+        for s in c["skipped"].as_array().into_iter().flatten() {
+            println!("{:<8} no slider: {}", s[0].as_str().unwrap_or(""), s[1].as_str().unwrap_or(""));
+        }
+    }
+    Ok(())
+}
+
+/// Sweeps every slider of a project from the anchors' mean; JSON with the method and the figures.
+fn attribute_control(device: &burn::tensor::Device, project: &std::path::Path, person_faces: &[image::RgbImage], steps: usize) -> anyhow::Result<serde_json::Value> {
+    use crate::prior::edit::{Base, Editor};
+    use crate::prior::organize::Attribute;
+    let editor = Editor::open(project, device)?;
+    let person = editor.person_embedding(person_faces);
+    let base = editor.base_latent(&Base::Mean)?;
+    let mut sliders = Vec::new();
+    for attribute in Attribute::ALL {
+        if let Some(c) = evaluate::sweep(&editor, attribute, steps, &base, &person)? {
+            sliders.push(serde_json::to_value(&c)?);
+        }
+    }
+    Ok(serde_json::json!({
+        "project": project,
+        "method": editor.controls().method,
+        "same_person_level": evaluate::same_person_level(&editor, person_faces),
+        "sliders": sliders,
+        "skipped": editor.controls().skipped,
+    }))
+}
+
+fn slider_targets(sliders: &SliderArgs) -> crate::prior::edit::Targets {
+    use crate::prior::organize::Attribute;
+    let mut targets = crate::prior::edit::Targets::default();
+    for (attribute, value) in [
+        (Attribute::Age, sliders.age),
+        (Attribute::Smile, sliders.smile),
+        (Attribute::Yaw, sliders.yaw),
+        (Attribute::Pitch, sliders.pitch),
+        (Attribute::Hair, sliders.hair),
+    ] {
+        targets.set(attribute, value);
+    }
+    targets
+}
+
+/// Opens a project's editor and the base latent of `--from` (a photo is imported, projected into P_beta
+/// and given a short pivotal tuning).
+fn editor_and_base(backend: &ComputeBackend, project: &std::path::Path, from: &FromArg) -> anyhow::Result<(crate::prior::edit::Editor, Vec<f32>)> {
+    use crate::prior::edit::{Base, Editor};
+    let mut editor = Editor::open(project, &backend.device.clone().autodiff())?;
+    let base = match from {
+        FromArg::Mean => editor.base_latent(&Base::Mean)?,
+        FromArg::Anchor(i) => editor.base_latent(&Base::Anchor(*i))?,
+        FromArg::Sample(seed) => editor.base_latent(&Base::Sample(*seed))?,
+        FromArg::Photo(path) => {
+            let (entries, _) = import(backend, std::slice::from_ref(path))?;
+            let entry = entries.first().ok_or_else(|| anyhow::anyhow!("{}: not an image", path.display()))?;
+            let face = entry.face().ok_or_else(|| anyhow::anyhow!("{}: {} ({})", path.display(), entry.status.label(), entry.reason))?;
+            eprintln!("projecting {} into the person's space ...", path.display());
+            editor.project_photo(&face.aligned_generator, &ProjectionSettings::default(), 40)?
+        }
+    };
+    Ok((editor, base))
+}
+
+fn edit(backend: &ComputeBackend, args: &EditArgs) -> anyhow::Result<()> {
+    let (mut editor, base) = editor_and_base(backend, &args.project, &args.from)?;
+    editor.settings.refine_steps = args.steps;
+    let targets = slider_targets(&args.sliders);
+    for (attribute, _) in targets.requested() {
+        if editor.controls().slider(attribute).is_none() {
+            eprintln!("note: {} has no slider in this project; only the refinement steps move it", attribute.name());
+        }
+    }
+    let latent = editor.edit(&base, &targets, |_| std::ops::ControlFlow::Continue(()))?;
+    let face = editor.render(&latent)?;
+    let measured = editor.measure(&latent)?;
+    let big = image::imageops::resize(&face, 64 * args.scale, 64 * args.scale, image::imageops::FilterType::CatmullRom);
+    save_atomic(&big, &args.out)?;
+    println!("{:<8} {:>12} {:>12}", "slider", "requested", "measured");
+    for attribute in crate::prior::organize::Attribute::ALL {
+        let requested = targets.get(attribute).map_or("-".to_string(), |v| attribute.format(v));
+        println!("{:<8} {:>12} {:>12}", attribute.name(), requested, attribute.format(attribute.of(&measured)));
+    }
+    println!("wrote {}", args.out.display());
+    Ok(())
+}
+
+fn sweep(backend: &ComputeBackend, args: &SweepArgs) -> anyhow::Result<()> {
+    use crate::imaging::label::{draw_text, text_height, text_width};
+    let (editor, base) = editor_and_base(backend, &args.project, &args.from)?;
+    let faces = PersonalPrior::training_faces(&args.project)?;
+    let person = editor.person_embedding(&faces);
+    let Some(control) = evaluate::sweep(&editor, args.attr, args.steps as usize, &base, &person)? else {
+        let reason = editor.controls().skipped.iter().find(|(a, _)| *a == args.attr).map_or("no slider".to_string(), |(_, r)| r.clone());
+        anyhow::bail!("{}: this project has no {} slider: {reason}", args.project.display(), args.attr.name());
+    };
+    let side = 64 * args.scale;
+    let text_scale = (args.scale).clamp(1, 3);
+    let line = text_height(text_scale) + 2 * text_scale;
+    let (w, h) = (control.frames.len() as u32 * (side + GRID_GAP) + GRID_GAP, side + 2 * GRID_GAP + 2 * line);
+    let mut strip = image::RgbImage::from_pixel(w, h, image::Rgb([24, 24, 24]));
+    for (i, face) in control.frames.iter().enumerate() {
+        let x = GRID_GAP + i as u32 * (side + GRID_GAP);
+        let big = image::imageops::resize(face, side, side, image::imageops::FilterType::CatmullRom);
+        image::imageops::replace(&mut strip, &big, x as i64, GRID_GAP as i64);
+        for (row, (text, colour)) in
+            [(args.attr.format(control.requested[i]), image::Rgb([150, 150, 150])), (args.attr.format(control.measured[i]), image::Rgb([255, 255, 255]))]
+                .into_iter()
+                .enumerate()
+        {
+            let tx = x + side.saturating_sub(text_width(&text, text_scale)) / 2;
+            draw_text(&mut strip, tx, side + GRID_GAP + text_scale + row as u32 * line, &text, text_scale, colour);
+        }
+    }
+    save_atomic(&strip, &args.out)?;
+    println!(
+        "{}: rank correlation {:.3}, mean error {:.3}, lowest identity to the person {:.3}",
+        args.attr.name(),
+        control.rank_correlation,
+        control.mean_error,
+        control.lowest_identity
+    );
+    for (r, m) in control.requested.iter().zip(&control.measured) {
+        println!("  requested {:>9}  measured {:>9}", args.attr.format(*r), args.attr.format(*m));
+    }
+    println!("wrote {}", args.out.display());
+    Ok(())
 }

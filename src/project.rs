@@ -1,19 +1,25 @@
 //! Project folders (`NAME.mystyle/`): a versioned `project.json` (serde) with the photos, their statuses
 //! and measurements, the user's choices and the settings. Written atomically; a project written by a newer
-//! version of the app is refused with a clear message rather than misread. (Anchors, tuned weights and
-//! thumbnails join the folder with personalization.)
+//! version of the app is refused with a clear message rather than misread. Beside it: `thumbnails/` (a small
+//! picture of each photo's face, written on import), and after personalization `faces/` (the faces tuning
+//! learned from), `anchors.json`, `generator.safetensors` and `checkpoints/` ([`crate::prior`]).
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomic;
+use crate::imaging::export::{ExportError, save_atomic};
 use crate::photoset::PhotoEntry;
 
 /// The project-file format this version writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
 /// The project description inside the folder.
 pub const PROJECT_FILE: &str = "project.json";
+/// The sub-folder of face thumbnails.
+pub const THUMBNAILS_DIR: &str = "thumbnails";
+/// Side of a thumbnail in pixels.
+pub const THUMBNAIL_SIZE: u32 = 128;
 
 /// How thoroughly to personalize.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +60,9 @@ pub struct ProjectPhoto {
     /// The user's choice: `Some(true)` to use a flagged photo anyway, `Some(false)` to leave a good one out.
     #[serde(default)]
     pub included: Option<bool>,
+    /// The face's thumbnail, relative to the project folder (none when the photo has no face).
+    #[serde(default)]
+    pub thumbnail: Option<PathBuf>,
 }
 
 /// Everything `project.json` holds.
@@ -99,12 +108,35 @@ pub enum ProjectError {
         /// The newest version this app reads.
         supported: u32,
     },
+    /// A thumbnail could not be written.
+    #[error(transparent)]
+    Thumbnail(#[from] ExportError),
 }
 
 impl Project {
     /// An empty project.
     pub fn new(name: impl Into<String>) -> Self {
         Self { version: FORMAT_VERSION, name: name.into(), photos: Vec::new(), settings: Settings::default() }
+    }
+
+    /// Appends analysed photos, writing a thumbnail of each one's chosen face into `folder`'s
+    /// [`THUMBNAILS_DIR`] (the project file itself is written by [`Project::save`]).
+    pub fn add_photos(&mut self, folder: &Path, entries: impl IntoIterator<Item = PhotoEntry>) -> Result<(), ProjectError> {
+        let dir = folder.join(THUMBNAILS_DIR);
+        std::fs::create_dir_all(&dir).map_err(|source| ProjectError::Io { path: dir.clone(), source })?;
+        for entry in entries {
+            let thumbnail = match entry.face() {
+                Some(face) => {
+                    let relative = Path::new(THUMBNAILS_DIR).join(format!("{:03}.jpg", self.photos.len()));
+                    let small = image::imageops::resize(&face.aligned, THUMBNAIL_SIZE, THUMBNAIL_SIZE, image::imageops::FilterType::Triangle);
+                    save_atomic(&small, &folder.join(&relative))?;
+                    Some(relative)
+                }
+                None => None,
+            };
+            self.photos.push(ProjectPhoto { entry, included: None, thumbnail });
+        }
+        Ok(())
     }
 
     /// Writes the project into `folder` (created if needed), atomically.
@@ -157,6 +189,7 @@ mod tests {
                 content_hash: Some(0xDEAD_BEEF_0000_0001),
             },
             included: Some(true),
+            thumbnail: Some(PathBuf::from("thumbnails/000.jpg")),
         });
         project
     }
@@ -170,6 +203,7 @@ mod tests {
         assert_eq!(serde_json::to_value(&back).unwrap(), serde_json::to_value(&project).unwrap());
         assert_eq!(back.settings.preset, Preset::Balanced);
         assert_eq!(back.photos[0].included, Some(true));
+        assert_eq!(back.photos[0].thumbnail.as_deref(), Some(Path::new("thumbnails/000.jpg")));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -1,5 +1,6 @@
 //! The perceptual term ranks blurred or shifted faces as worse than a brightness change with the same
-//! pixel error, and is zero for identical faces; its gradient reaches the image.
+//! pixel error, and is zero for identical faces; its gradient reaches the image. The identity term, on
+//! 64-pixel aligned faces, puts a person's own faces closer together than other people's.
 
 mod common;
 
@@ -8,7 +9,7 @@ use image::{RgbImage, imageops};
 use mystyle::attributes::image_tensor;
 use mystyle::face::align::align;
 use mystyle::face::detect::FaceDetector;
-use mystyle::prior::loss::PerceptualLoss;
+use mystyle::prior::loss::{LossWeights, ReconstructionLoss};
 
 fn aligned_face(person: &str, name: &str, device: &Device) -> RgbImage {
     let photo = image::open(common::fixture(&format!("openpeople/{person}/{name}.jpg"))).unwrap().to_rgb8();
@@ -35,7 +36,7 @@ fn brighter_with_mse(face: &RgbImage, target_mse: f64) -> RgbImage {
 #[test]
 fn blur_and_shift_rank_worse_than_an_equal_pixel_error_in_brightness() {
     let device = Device::flex();
-    let loss = PerceptualLoss::load(&device).unwrap();
+    let loss = ReconstructionLoss::load(&device).unwrap();
     for (person, name) in [("P001", "neutral"), ("P004", "happy"), ("P005", "front_view")] {
         let face = aligned_face(person, name, &device);
         let blurred = imageops::blur(&face, 1.2);
@@ -57,11 +58,33 @@ fn blur_and_shift_rank_worse_than_an_equal_pixel_error_in_brightness() {
 #[test]
 fn reconstruction_loss_has_a_gradient_for_the_output() {
     let device = Device::flex().autodiff();
-    let loss = PerceptualLoss::load(&device).unwrap();
+    let loss = ReconstructionLoss::load(&device).unwrap();
     let face = aligned_face("P002", "neutral", &Device::flex());
     let target = image_tensor(&face, &device);
     let output = image_tensor(&imageops::blur(&face, 1.0), &device).require_grad();
-    let grads = loss.reconstruction(output.clone(), target, 1.0).sum().backward();
+    let grads = loss.reconstruction(output.clone(), target, LossWeights { perceptual: 1.0, identity: 1.0 }).sum().backward();
     let g = output.grad(&grads).unwrap().into_data().as_slice::<f32>().unwrap().to_vec();
     assert!(g.iter().all(|v| v.is_finite()) && g.iter().any(|v| v.abs() > 1e-9));
+}
+
+#[test]
+fn identity_term_keeps_a_person_closer_to_themselves_than_to_others() {
+    let device = Device::flex();
+    let loss = ReconstructionLoss::load(&device).unwrap();
+    let people = ["P001", "P002", "P003", "P004", "P005", "P006"];
+    let faces: Vec<(RgbImage, RgbImage)> =
+        people.iter().map(|p| (aligned_face(p, "neutral", &device), aligned_face(p, "happy", &device))).collect();
+    let d = |a: &RgbImage, b: &RgbImage| {
+        loss.identity_distance(image_tensor(a, &device), image_tensor(b, &device)).into_data().as_slice::<f32>().unwrap()[0]
+    };
+    for (i, (neutral, happy)) in faces.iter().enumerate() {
+        assert!(d(neutral, neutral) < 1e-5);
+        let own = d(neutral, happy);
+        let nearest_other = faces.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, (other, _))| d(neutral, other)).fold(f32::INFINITY, f32::min);
+        println!("{}: own {own:.3}, nearest other {nearest_other:.3}", people[i]);
+        assert!(own < nearest_other, "{}: own {own} vs other {nearest_other}", people[i]);
+        let mut shifted = neutral.clone();
+        imageops::replace(&mut shifted, &imageops::crop_imm(neutral, 3, 0, 61, 64).to_image(), 0, 0);
+        assert!(d(neutral, &shifted) > 1e-3, "{}: a shifted face has the same identity", people[i]);
+    }
 }

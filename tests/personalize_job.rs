@@ -32,6 +32,7 @@ fn small_budget(steps: usize, learning_rate: f64) -> Budget {
         tuning: TuningSettings { steps, batch: 3, learning_rate, patience: 1000, ..Default::default() },
         checkpoint_every: 10,
         preview_every: 10,
+        organize: true,
     }
 }
 
@@ -124,7 +125,7 @@ fn row14_one_photo_and_a_blank_photo_warn_and_never_produce_nan() {
 /// of the untuned generator, and `mystyle sample PROJECT` writes them.
 fn samples_look_like_the_person(project: &Path, faces: &[RgbImage]) {
     use mystyle::attributes::image_tensor;
-    use mystyle::prior::loss::PerceptualLoss;
+    use mystyle::prior::loss::ReconstructionLoss;
     use mystyle::prior::personal::PersonalPrior;
     let device = Device::flex();
     let prior = PersonalPrior::load(project, &device).unwrap();
@@ -136,7 +137,7 @@ fn samples_look_like_the_person(project: &Path, faces: &[RgbImage]) {
         &device,
     )
     .unwrap();
-    let loss = PerceptualLoss::load(&device).unwrap();
+    let loss = ReconstructionLoss::load(&device).unwrap();
     // Mean over samples of the distance to the nearest photo of the person.
     let nearest = |samples: &[RgbImage]| {
         samples

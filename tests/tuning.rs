@@ -14,7 +14,7 @@ use mystyle::face::align::align;
 use mystyle::face::detect::FaceDetector;
 use mystyle::generator::weights::default_dcgan;
 use mystyle::prior::invert::{InversionSettings, invert};
-use mystyle::prior::loss::PerceptualLoss;
+use mystyle::prior::loss::ReconstructionLoss;
 use mystyle::prior::tune::{TuningSettings, tune};
 
 fn psnr(a: Tensor<4>, b: Tensor<4>) -> f32 {
@@ -36,7 +36,7 @@ fn tuned_generator_reconstructs_the_person_better_than_the_untuned_one() {
         })
         .collect();
     let photos = Tensor::cat(faces.clone(), 0);
-    let loss = PerceptualLoss::load(&device).unwrap();
+    let loss = ReconstructionLoss::load(&device).unwrap();
     let frozen = default_dcgan(&device).unwrap().freeze();
     let inversion = InversionSettings { starts: 2, steps: 40, ..Default::default() };
     let latents: Vec<f32> = faces.iter().enumerate().flat_map(|(i, f)| invert(&frozen, &loss, f.clone(), &inversion, i as u64).latent).collect();

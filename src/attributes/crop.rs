@@ -5,7 +5,7 @@
 use burn::tensor::ops::{GridSampleOptions, GridSamplePaddingMode, InterpolateMode};
 use burn::tensor::{Tensor, TensorData};
 
-use crate::face::align::FivePoints;
+use crate::face::align::{FivePoints, ffhq_square};
 use crate::face::geometry::{Affine, similarity};
 
 /// The ArcFace 5-point template in a 112 x 112 crop (InsightFace), image order as [`FivePoints`].
@@ -38,6 +38,18 @@ pub const EXPRESSION_CROP: CropBox = CropBox { x0: 2.2, y0: 10.0, side: 107.0 };
 pub const AGE_CROP: CropBox = CropBox { x0: 9.7, y0: 23.4, side: 93.8 };
 /// MediaPipe's FaceMesh region: the face box made square and enlarged 1.5x.
 pub const MESH_CROP: CropBox = CropBox { x0: -17.3, y0: -9.5, side: 146.0 };
+
+/// Where the ArcFace template's five points (a typical face) land in a `size` x `size` FFHQ-aligned image.
+/// Aligned faces have their landmarks close to these points; generated faces, which have no detected
+/// landmarks, are cropped for the networks through them.
+pub fn aligned_template_points(size: f64) -> FivePoints {
+    let (corner, ex, ey) = ffhq_square(&ARCFACE_TEMPLATE);
+    let along = |d: [f64; 2], e: [f64; 2]| (d[0] * e[0] + d[1] * e[1]) / (e[0] * e[0] + e[1] * e[1]);
+    ARCFACE_TEMPLATE.map(|p| {
+        let d = [p[0] - corner[0], p[1] - corner[1]];
+        [along(d, ex) * size, along(d, ey) * size]
+    })
+}
 
 /// The map from crop pixels (size `out` x `out`) to face-image pixels for the crop `region` of a face with
 /// these landmarks. `None` when the landmarks are degenerate.

@@ -6,7 +6,10 @@
 //! warp ([`crop`]), and returns tensors, so that the slider editor can differentiate attributes with
 //! respect to a generated face. [`AttributeModels::measure`] wraps them into plain numbers for one face.
 
+pub mod attribute;
 pub mod crop;
+
+pub use attribute::Attribute;
 
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -24,7 +27,7 @@ pub const HAIR_CLASS: usize = 17;
 /// Input size of face parsing: the exported network has its upsampling sizes fixed for 512 x 512.
 pub const PARSING_SIZE: usize = 512;
 /// FaceMesh reads pitch about 8 degrees low on frontal faces; this is added back.
-const PITCH_OFFSET_DEGREES: f32 = 8.0;
+pub(crate) const PITCH_OFFSET_DEGREES: f32 = 8.0;
 
 /// What was measured on one face, in real units.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

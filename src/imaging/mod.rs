@@ -3,6 +3,7 @@
 
 pub mod export;
 pub mod grid;
+pub mod label;
 pub mod load;
 pub mod scan;
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
+use super::organize::OrganizationPlan;
 use crate::atomic::write_atomic;
 use crate::generator::Dcgan64;
 use crate::generator::weights::{dcgan_from_bytes, dcgan_to_bytes};
@@ -23,6 +24,9 @@ pub struct JobState {
     pub anchors: Vec<Vec<f32>>,
     /// The job's seed (batch order continues from `step`).
     pub seed: u64,
+    /// The organization decided before tuning (MyStyle++), kept so that a resumed run follows it.
+    #[serde(default)]
+    pub organization: Option<OrganizationPlan>,
 }
 
 /// A checkpoint could not be written or read; messages name the file.
@@ -126,7 +130,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&project);
         let device = Device::flex();
         let generator = default_dcgan(&device).unwrap();
-        let first = JobState { step: 10, learning_rate: 1e-3, anchors: vec![vec![0.5; 100]], seed: 3 };
+        let first = JobState { step: 10, learning_rate: 1e-3, anchors: vec![vec![0.5; 100]], seed: 3, organization: None };
         save(&project, &first, &generator).unwrap();
         // The next checkpoint dies while writing its state (the weights are already on disk).
         let second = JobState { step: 20, ..first.clone() };

@@ -7,7 +7,7 @@ use burn::module::{Module, Param};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Tensor, TensorData};
 
-use super::loss::PerceptualLoss;
+use super::loss::{LossWeights, ReconstructionLoss};
 use crate::generator::Dcgan64;
 use crate::generator::latent::normal_latents;
 
@@ -20,15 +20,15 @@ pub struct InversionSettings {
     pub steps: usize,
     /// Adam learning rate.
     pub learning_rate: f64,
-    /// Weight of the perceptual term against pixel MSE.
-    pub perceptual_weight: f32,
+    /// Weights of the loss terms.
+    pub weights: LossWeights,
     /// Weight of the Gaussian-shell term.
     pub shell_weight: f32,
 }
 
 impl Default for InversionSettings {
     fn default() -> Self {
-        Self { starts: 4, steps: 150, learning_rate: 0.05, perceptual_weight: 0.5, shell_weight: 1e-3 }
+        Self { starts: 4, steps: 150, learning_rate: 0.05, weights: LossWeights::default(), shell_weight: 1e-3 }
     }
 }
 
@@ -53,7 +53,7 @@ struct Latents {
 /// are optimized). `seed` makes the starts reproducible.
 pub fn invert(
     generator: &Dcgan64,
-    loss: &PerceptualLoss,
+    loss: &ReconstructionLoss,
     target: Tensor<4>,
     settings: &InversionSettings,
     seed: u64,
@@ -64,18 +64,18 @@ pub fn invert(
     let mut latents = Latents { z: Param::from_tensor(z0) };
     let mut optimizer = AdamConfig::new().init();
     let targets = target.repeat_dim(0, starts);
-    let objective = |z: Tensor<2>| {
+    let objective = |z: Tensor<2>, weights: LossWeights| {
         let images = (generator.forward(z.clone()) + 1.0) / 2.0;
-        let reconstruction = loss.reconstruction(images, targets.clone(), settings.perceptual_weight);
+        let reconstruction = loss.reconstruction(images, targets.clone(), weights);
         let shell = (z.powf_scalar(2.0).mean_dim(1).reshape([starts]) - 1.0).powf_scalar(2.0);
         (reconstruction.clone(), reconstruction + shell * settings.shell_weight)
     };
-    for _ in 0..settings.steps {
-        let (_, total) = objective(latents.z.val());
+    for step in 0..settings.steps {
+        let (_, total) = objective(latents.z.val(), settings.weights.at_step(step));
         let grads = GradientsParams::from_grads(total.sum().backward(), &latents);
         latents = optimizer.step(settings.learning_rate, latents, grads);
     }
-    let (reconstruction, _) = objective(latents.z.val());
+    let (reconstruction, _) = objective(latents.z.val(), settings.weights);
     let per_start: Vec<f32> = reconstruction.into_data().try_to_vec::<f32>().unwrap_or_default();
     let best = per_start.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i);
     let z = latents.z.val().slice([best..best + 1, 0..dim]).into_data().try_to_vec::<f32>().unwrap_or_default();

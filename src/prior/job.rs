@@ -4,6 +4,11 @@
 //! cancellation between steps (well under a second on the default model), checkpoints every N steps and
 //! resumes from the last checkpoint, and rolls a NaN or diverging loss back to the last good state with a
 //! lower learning rate.
+//!
+//! Before tuning, every face's attributes are measured (on the 64-pixel face, as the editor measures
+//! generated faces). With organization on (MyStyle++, the default) the anchors train with the generator
+//! under the organization loss ([`super::organize`]); either way the job ends by writing the sliders'
+//! calibrated directions to `controls.json` (organized axes, or the MyStyle baseline's fitted directions).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,14 +22,19 @@ use image::RgbImage;
 
 use super::checkpoint::{self, JobState};
 use super::invert::{InversionSettings, invert};
-use super::loss::PerceptualLoss;
+use super::loss::ReconstructionLoss;
+use super::organize::{Attribute, CONTROLS_FILE, Controls, OrganizationPlan};
 use super::tune::{Tuner, TuningSettings};
 use crate::atomic::write_atomic;
-use crate::attributes::image_tensor;
+use crate::attributes::crop::aligned_template_points;
+use crate::attributes::{AttributeModels, image_tensor};
 use crate::generator::weights::{dcgan_to_bytes, default_dcgan};
+use crate::imaging::export::save_atomic;
 use crate::imaging::tensor_to_images;
 use crate::project::Preset;
 
+/// The project sub-folder holding the faces that tuning learns from, `NNN.png` in anchor order.
+pub const FACES_DIR: &str = "faces";
 /// Fewer photos than this get a warning (MyStyle works from about ten).
 pub const RECOMMENDED_PHOTOS: usize = 10;
 /// A step whose loss is this many times the smoothed loss before it counts as diverging (batch-to-batch
@@ -52,6 +62,8 @@ pub struct Budget {
     pub checkpoint_every: usize,
     /// Steps between preview reconstructions.
     pub preview_every: usize,
+    /// Organize the anchors (MyStyle++); off gives the MyStyle baseline (fixed anchors, fitted directions).
+    pub organize: bool,
 }
 
 impl Budget {
@@ -67,6 +79,7 @@ impl Budget {
             tuning: TuningSettings { steps: tuning_steps, learning_rate: 1e-3, ..Default::default() },
             checkpoint_every: 50,
             preview_every: 25,
+            organize: true,
         }
     }
 }
@@ -88,8 +101,15 @@ pub struct PersonalizeInput {
 /// What the job reports.
 #[derive(Debug)]
 pub enum PersonalizeEvent {
-    /// A stage began ("anchors" or "tuning").
+    /// A stage began ("measuring", "anchors" or "tuning").
     Stage(&'static str),
+    /// Which attributes get an organized axis, with the photos each could use, and which not (and why).
+    Organization {
+        /// Attribute, principal axis, photos in groups, and the step its loss switches on.
+        organized: Vec<(Attribute, usize, usize, usize)>,
+        /// Attributes left out, with the reason.
+        skipped: Vec<(Attribute, String)>,
+    },
     /// Progress within the stage, with an estimate of the time left.
     Progress {
         /// Units done (photos or steps).
@@ -103,8 +123,10 @@ pub enum PersonalizeEvent {
     Loss {
         /// The step.
         step: usize,
-        /// Its loss.
+        /// Its reconstruction loss.
         value: f32,
+        /// Its organization loss, once an attribute is organized.
+        organization: Option<f32>,
     },
     /// Reconstructions of the first photos from their anchors.
     Preview(Vec<RgbImage>),
@@ -180,6 +202,22 @@ impl PersonalizeJob {
     }
 }
 
+/// Each face's attributes in [`Attribute::ALL`] order, measured on the 64-pixel face through the aligned
+/// template's landmarks (the way the editor measures generated faces). Stops early when cancelled.
+fn measure_labels(photos: &[&RgbImage], device: &Device, stop: &AtomicBool) -> Result<Vec<[f32; 5]>, String> {
+    let models = AttributeModels::load(device).map_err(|e| e.to_string())?;
+    let mut labels = Vec::with_capacity(photos.len());
+    for photo in photos {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let points = aligned_template_points(photo.height() as f64);
+        let measured = models.measure(photo, &points);
+        labels.push(Attribute::ALL.map(|a| a.of(&measured)));
+    }
+    Ok(labels)
+}
+
 /// A photo that is (nearly) one flat colour, such as an all-black frame, carries no face to learn.
 fn is_flat(photo: &RgbImage) -> bool {
     let values = photo.as_raw();
@@ -208,7 +246,19 @@ fn run(input: PersonalizeInput, device: &Device, stop: &AtomicBool, send: &dyn F
             photos.len()
         )));
     }
-    let loss = PerceptualLoss::load(device).map_err(|e| e.to_string())?;
+    // The faces tuning learns from, in anchor order: `eval` and later edits read them back.
+    let faces_dir = input.project.join(FACES_DIR);
+    std::fs::create_dir_all(&faces_dir).map_err(|e| format!("{}: {e}", faces_dir.display()))?;
+    for (i, photo) in photos.iter().enumerate() {
+        save_atomic(photo, &faces_dir.join(format!("{i:03}.png"))).map_err(|e| e.to_string())?;
+    }
+    send(PersonalizeEvent::Stage("measuring"));
+    let labels = measure_labels(&photos, device, stop)?;
+    if stop.load(Ordering::Relaxed) {
+        send(PersonalizeEvent::Cancelled { step: 0 });
+        return Ok(());
+    }
+    let loss = ReconstructionLoss::load(device).map_err(|e| e.to_string())?;
     let targets: Vec<Tensor<4>> = photos.iter().map(|p| image_tensor(p, device)).collect();
     let photo_batch = Tensor::cat(targets.clone(), 0);
     let budget = &input.budget;
@@ -235,24 +285,40 @@ fn run(input: PersonalizeInput, device: &Device, stop: &AtomicBool, send: &dyn F
                 let per = started.elapsed().as_secs_f64() / (i + 1) as f64;
                 send(PersonalizeEvent::Progress { done: i + 1, total: targets.len(), eta_seconds: per * (targets.len() - i - 1) as f64 });
             }
-            let state = JobState { step: 0, learning_rate: budget.tuning.learning_rate, anchors, seed: input.seed };
+            let organization = budget.organize.then(|| OrganizationPlan::new(&anchors, &labels, budget.tuning.steps));
+            let state = JobState { step: 0, learning_rate: budget.tuning.learning_rate, anchors, seed: input.seed, organization };
             (state, default_dcgan(device).map_err(|e| e.to_string())?)
         }
     };
 
+    if let Some(plan) = &state.organization {
+        send(PersonalizeEvent::Organization {
+            organized: plan.organized.iter().map(|o| (o.attribute, o.axis, o.grouping.photos_used(), o.from_step)).collect(),
+            skipped: plan.skipped.clone(),
+        });
+    }
     send(PersonalizeEvent::Stage("tuning"));
     let dim = state.anchors[0].len();
     let flat: Vec<f32> = state.anchors.iter().flatten().copied().collect();
     let anchors = Tensor::<2>::from_data(TensorData::new(flat, [state.anchors.len(), dim]), device);
     let mut settings = budget.tuning.clone();
     settings.learning_rate = state.learning_rate;
-    let mut tuner = Tuner::new(generator, anchors.clone(), photo_batch, &settings, state.seed, state.step);
-    let mut good = tuner.generator.clone();
+    let mut tuner = Tuner::new(generator, anchors, photo_batch, &settings, state.seed, state.step);
+    if let Some(plan) = &state.organization {
+        tuner = tuner.organize(plan.clone());
+    }
+    let mut good = tuner.state();
     let (mut rollbacks, mut best_smoothed, mut rising) = (0, f32::INFINITY, 0);
     let started = Instant::now();
     let first_step = tuner.step;
     let save = |tuner: &Tuner| -> Result<PathBuf, String> {
-        let job_state = JobState { step: tuner.step, learning_rate: tuner.learning_rate, anchors: state.anchors.clone(), seed: state.seed };
+        let job_state = JobState {
+            step: tuner.step,
+            learning_rate: tuner.learning_rate,
+            anchors: tuner.anchor_rows(),
+            seed: state.seed,
+            organization: state.organization.clone(),
+        };
         checkpoint::save(&input.project, &job_state, &tuner.generator).map_err(|e| e.to_string())
     };
     while tuner.step < settings.steps {
@@ -278,17 +344,17 @@ fn run(input: PersonalizeInput, device: &Device, stop: &AtomicBool, send: &dyn F
             send(PersonalizeEvent::RolledBack { step: step.step, learning_rate: tuner.learning_rate, reason });
             continue;
         }
-        send(PersonalizeEvent::Loss { step: step.step, value: step.loss });
+        send(PersonalizeEvent::Loss { step: step.step, value: step.loss, organization: step.organization });
         let done = tuner.step - first_step;
         let per = started.elapsed().as_secs_f64() / done.max(1) as f64;
         send(PersonalizeEvent::Progress { done: tuner.step, total: settings.steps, eta_seconds: per * (settings.steps - tuner.step) as f64 });
         // Keep a snapshot of a healthy state only (never one taken while the loss is climbing).
         if tuner.step % SNAPSHOT_EVERY == 0 && tuner.smoothed_loss() <= 1.1 * best_smoothed {
-            good = tuner.generator.clone();
+            good = tuner.state();
         }
         if budget.preview_every > 0 && tuner.step % budget.preview_every == 0 {
-            let n = anchors.dims()[0].min(4);
-            let shown = tuner.generator.forward(anchors.clone().slice([0..n, 0..dim])).detach();
+            let n = tuner.anchors().dims()[0].min(4);
+            let shown = tuner.generator.forward(tuner.anchors().slice([0..n, 0..dim])).detach();
             send(PersonalizeEvent::Preview(tensor_to_images(shown).map_err(|e| e.to_string())?));
         }
         if budget.checkpoint_every > 0 && tuner.step % budget.checkpoint_every == 0 {
@@ -301,9 +367,17 @@ fn run(input: PersonalizeInput, device: &Device, stop: &AtomicBool, send: &dyn F
     let weights = dcgan_to_bytes(&tuner.generator).map_err(|e| e.to_string())?;
     let weights_path = input.project.join("generator.safetensors");
     write_atomic(&weights_path, &weights).map_err(|e| format!("{}: {e}", weights_path.display()))?;
+    let final_anchors = tuner.anchor_rows();
     let anchors_path = input.project.join("anchors.json");
-    let anchors_json = serde_json::to_vec(&state.anchors).expect("anchors serialize");
+    let anchors_json = serde_json::to_vec(&final_anchors).expect("anchors serialize");
     write_atomic(&anchors_path, &anchors_json).map_err(|e| format!("{}: {e}", anchors_path.display()))?;
+    let controls = match &state.organization {
+        Some(plan) => Controls::organized(plan, &final_anchors, &labels),
+        None => Controls::fitted(&final_anchors, &labels),
+    };
+    let controls_path = input.project.join(CONTROLS_FILE);
+    let controls_json = serde_json::to_vec_pretty(&controls).expect("controls serialize");
+    write_atomic(&controls_path, &controls_json).map_err(|e| format!("{}: {e}", controls_path.display()))?;
     send(PersonalizeEvent::Checkpoint(save(&tuner)?));
     send(PersonalizeEvent::Finished { steps: tuner.step, loss: tuner.smoothed_loss() });
     Ok(())

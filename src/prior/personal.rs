@@ -6,6 +6,7 @@ use std::path::Path;
 use burn::tensor::{Device, Tensor, TensorData};
 use image::RgbImage;
 
+use super::job::FACES_DIR;
 use super::space::{mix, sample_coefficients};
 use crate::generator::weights::dcgan_from_bytes;
 use crate::generator::{Dcgan64, DcganRenderer};
@@ -33,6 +34,18 @@ impl PersonalPrior {
             anyhow::bail!("{}: the anchors do not fit the generator", anchors_path.display());
         }
         Ok(Self { generator, anchors })
+    }
+
+    /// The faces the prior was tuned on (`faces/NNN.png` of a project folder), in anchor order.
+    pub fn training_faces(project: &Path) -> anyhow::Result<Vec<RgbImage>> {
+        let dir = project.join(FACES_DIR);
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .map_err(|e| anyhow::anyhow!("{}: {e} (has the project been personalized?)", dir.display()))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "png"))
+            .collect();
+        paths.sort();
+        paths.iter().map(|p| Ok(image::open(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?.to_rgb8())).collect()
     }
 
     /// `count` samples from P_beta (sample `i` uses seed `seed + i`), drawn with `parallel_parts` as in
