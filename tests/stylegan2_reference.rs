@@ -124,7 +124,7 @@ fn config_f_has_rosinality_parameter_count() {
 #[test]
 fn small_random_generators_produce_images_of_their_resolution() {
     let device = Device::flex();
-    for resolution in [32, 128] {
+    for resolution in [32usize, 128] {
         let channels = (0..=resolution.trailing_zeros() as usize - 2).map(|i| 16 >> (i / 3)).collect::<Vec<_>>();
         let model = StyleGan2Config::new()
             .with_resolution(resolution)
