@@ -63,6 +63,8 @@ fn tiny_checkpoint_matches_the_reference_for_z_w_and_w_plus() {
     let from_w = max_abs_diff(model.forward(Latents::W(w), None, &noise), &reference["image_w"]);
     let w_plus = tensor::<3>(&reference["w_plus"], &device);
     let from_w_plus = max_abs_diff(model.forward(Latents::WPlus(w_plus), None, &noise), &reference["image_w_plus"]);
+    let stored_mean = StyleGan2::latent_avg_from_checkpoint(&common::fixture("stylegan2/tiny_g_ema.pt"), &device).unwrap();
+    assert_eq!(max_abs_diff(stored_mean.expect("latent_avg"), &reference["trunc_mean"]), 0.0);
     let truncation = Truncation { psi: 0.7, mean: tensor::<2>(&reference["trunc_mean"], &device) };
     let truncated = max_abs_diff(model.forward(Latents::Z(z.clone()), Some(&truncation), &noise), &reference["image_trunc"]);
     println!(

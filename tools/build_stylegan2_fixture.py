@@ -23,7 +23,7 @@ Its parameter names are then renamed to rosinality's state-dict layout (`style.1
 `noises.noise_0`, ...), which is what real `g_ema` checkpoints use.
 
 Outputs (all float32):
-  tiny_g_ema.pt                  torch.save({'g_ema': state_dict, 'latent_avg': mean}) in rosinality layout
+  tiny_g_ema.pt                  torch.save({'g_ema': state_dict, 'latent_avg': mean, 'args': Namespace})
   tiny_g_ema.safetensors         the same state dict as safetensors (rosinality keys)
   tiny_reference.safetensors     z, w, w_plus, noise_i, trunc_mean and the images:
                                  image_z, image_w, image_w_plus, image_trunc (psi 0.7)
@@ -32,6 +32,7 @@ Also prints rosinality's g_ema parameter count for the 1024px config-f generator
 and FIR kernels are buffers, not parameters), which tests/stylegan2_reference.rs asserts.
 """
 
+import argparse
 import math
 import os
 import sys
@@ -219,7 +220,10 @@ def main():
 
     OUT.mkdir(parents=True, exist_ok=True)
     state = rosinality_state_dict(g, noises)
-    torch.save({"g_ema": state, "latent_avg": trunc_mean[0].clone()}, OUT / "tiny_g_ema.pt")
+    # Like a rosinality training checkpoint, with its argparse `args`, and converted official
+    # weights' `latent_avg` (the mean w); the Rust loader must pick `g_ema` out of it.
+    args = argparse.Namespace(size=RESOLUTION, latent=STYLE_DIM, n_mlp=N_MLP, channel_multiplier=2, r1=10.0)
+    torch.save({"g_ema": state, "latent_avg": trunc_mean[0].clone(), "args": args}, OUT / "tiny_g_ema.pt")
     from safetensors.torch import save_file
 
     save_file(state, str(OUT / "tiny_g_ema.safetensors"))

@@ -15,6 +15,8 @@ use super::{StyleGan2Config, StyleGan2Error};
 
 /// The entry of a rosinality checkpoint that holds the generator used for sampling.
 const G_EMA: &str = "g_ema";
+/// The mean w stored next to `g_ema` by rosinality's convert_weight.py.
+const LATENT_AVG: &str = "latent_avg";
 
 /// Every tensor of the generator in `path` by rosinality key, as float32.
 pub(crate) fn read(path: &Path) -> Result<TensorMap, StyleGan2Error> {
@@ -35,6 +37,23 @@ pub(crate) fn read(path: &Path) -> Result<TensorMap, StyleGan2Error> {
         tensors
     };
     Ok(TensorMap { file: path.display().to_string(), tensors })
+}
+
+/// The checkpoint's `latent_avg` (the mean w that converted official weights carry), if any.
+pub(crate) fn read_latent_avg(path: &Path) -> Result<Option<RawTensor>, StyleGan2Error> {
+    let fail = |reason: String| StyleGan2Error::Read { file: path.to_path_buf(), reason };
+    let mut head = [0u8; 9];
+    let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).map_err(|e| fail(e.to_string()))?;
+    let tensors = if n == 9 && head[8] == b'{' {
+        read_safetensors(path).map_err(fail)?
+    } else {
+        let reader = PytorchReader::new(path).map_err(|e| fail(e.to_string()))?;
+        let Some(tensor) = reader.get(LATENT_AVG) else { return Ok(None) };
+        let Some(dtype) = float_dtype(tensor.dtype()) else { return Ok(None) };
+        let bytes = tensor.read().map_err(|e| fail(e.to_string()))?;
+        return to_f32(bytes, tensor.shape().to_vec(), dtype).map(Some).map_err(fail);
+    };
+    Ok(tensors.get(LATENT_AVG).cloned())
 }
 
 /// The `g_ema` state dict of a torch checkpoint, or the whole file when it has no `g_ema` entry.

@@ -218,6 +218,14 @@ impl StyleGan2 {
         Ok(model)
     }
 
+    /// The mean w [1, style_dim] stored in a checkpoint as `latent_avg` (converted official
+    /// weights have it; rosinality's training checkpoints do not), for [`Truncation`].
+    pub fn latent_avg_from_checkpoint(path: &std::path::Path, device: &Device) -> Result<Option<Tensor<2>>, StyleGan2Error> {
+        let Some(raw) = checkpoint::read_latent_avg(path)? else { return Ok(None) };
+        let dim = raw.values.len();
+        Ok(Some(Tensor::from_data(TensorData::new(raw.values, [1, dim]), device)))
+    }
+
     /// The device the weights live on.
     pub fn device(&self) -> Device {
         self.input.input.device()
