@@ -11,6 +11,7 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
+use mystyle::backend::{self, BackendChoice, BackendKind};
 use mystyle::generator::stylegan2::{Latents, Noise, StyleGan2, StyleGan2Config, Truncation};
 
 /// rosinality's g_ema at 1024 px, config-f (printed by tools/build_stylegan2_fixture.py, which
@@ -80,6 +81,23 @@ fn tiny_checkpoint_matches_the_reference_for_z_w_and_w_plus() {
     // Random noise changes the image, but not much.
     let random = max_abs_diff(model.forward(Latents::Z(z), None, &Noise::Random), &reference["image_z"]);
     assert!(random > 1e-3, "random noise had no effect");
+}
+
+#[test]
+fn wgpu_backend_matches_the_reference_where_an_adapter_exists() {
+    let chosen = backend::select(BackendChoice::Wgpu);
+    let BackendKind::Wgpu(adapter) = &chosen.kind else {
+        println!("no usable wgpu adapter here ({:?}); the wgpu comparison did not run", chosen.notice);
+        return;
+    };
+    let device = &chosen.device;
+    let reference = reference();
+    let model = load("tiny_g_ema.pt", device);
+    let noise = explicit_noise(&reference, &model, device);
+    let w_plus = tensor::<3>(&reference["w_plus"], device);
+    let err = max_abs_diff(model.forward(Latents::WPlus(w_plus), None, &noise), &reference["image_w_plus"]);
+    println!("wgpu on {adapter}: max |burn - reference| = {err:.2e} (W+)");
+    assert!(err <= 1e-3, "max per-pixel error {err} on {adapter}");
 }
 
 #[test]
