@@ -4,6 +4,7 @@
 pub mod dcgan;
 pub mod latent;
 pub mod render;
+pub mod stylegan2;
 pub mod weights;
 
 pub use dcgan::{Dcgan64, DcganConfig};
