@@ -55,7 +55,7 @@ fn make_project(project: &Path) {
         preview_every: 0,
         organize: true,
     };
-    let input = PersonalizeInput { photos, project: project.to_path_buf(), budget, resume: false, seed: 5 };
+    let input = PersonalizeInput { photos, project: project.to_path_buf(), budget, resume: false, seed: 5, model: mystyle::generator::ModelSource::DefaultDcgan, memory_budget_bytes: mystyle::prior::job::TUNING_MEMORY_BYTES };
     let job = PersonalizeJob::spawn(input, Device::flex(), || {});
     while let Some(event) = job.wait() {
         if let PersonalizeEvent::Failed(m) = event {

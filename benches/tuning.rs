@@ -20,7 +20,7 @@ use mystyle::backend::{self, BackendChoice, BackendKind, ComputeBackend};
 use mystyle::face::align::align;
 use mystyle::face::detect::FaceDetector;
 use mystyle::generator::latent::normal_latents;
-use mystyle::generator::weights::default_dcgan;
+use mystyle::generator::ModelSource;
 use mystyle::prior::job::{Budget, PersonalizeEvent, PersonalizeInput, PersonalizeJob};
 use mystyle::prior::loss::ReconstructionLoss;
 use mystyle::prior::tune::{Tuner, TuningSettings};
@@ -66,7 +66,7 @@ fn run_steps(backend: &ComputeBackend, steps: usize) {
     let anchors = Tensor::<2>::from_data(TensorData::new(normal_latents(0, n, 100), [n, 100]), &device);
     let loss = ReconstructionLoss::load(&device).expect("loss networks");
     let settings = TuningSettings { steps: usize::MAX, batch: BATCH, learning_rate: 1e-3, patience: usize::MAX, ..Default::default() };
-    let mut tuner = Tuner::new(default_dcgan(&device).expect("generator"), anchors, photos, &settings, 1, 0);
+    let mut tuner = Tuner::new(ModelSource::DefaultDcgan.load(&device).expect("generator"), anchors, photos, &settings, 1, 0);
     for _ in 0..3 {
         tuner.step(&loss);
     }
@@ -95,7 +95,7 @@ fn run_fast_preset(backend: &ComputeBackend) {
     let faces = faces(backend);
     let project = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-fast.mystyle");
     let _ = std::fs::remove_dir_all(&project);
-    let input = PersonalizeInput { photos: faces, project, budget: Budget::for_preset(Preset::Fast), resume: false, seed: 1 };
+    let input = PersonalizeInput { photos: faces, project, budget: Budget::for_preset(Preset::Fast), resume: false, seed: 1, model: mystyle::generator::ModelSource::DefaultDcgan, memory_budget_bytes: mystyle::prior::job::TUNING_MEMORY_BYTES };
     let started = Instant::now();
     let job = PersonalizeJob::spawn(input, backend.device.clone(), || {});
     let mut anchors_s = f64::NAN;

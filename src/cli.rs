@@ -11,8 +11,9 @@ use clap::{Args, Parser, Subcommand};
 use crate::attributes::AttributeModels;
 use crate::backend::{self, BackendChoice, ComputeBackend};
 use crate::face::detect::FaceDetector;
-use crate::generator::{DcganRenderer, sample_faces};
-use crate::generator::weights::{DEFAULT_MODEL_NAME, default_dcgan};
+use crate::generator::model::Renderer;
+use crate::generator::weights::DEFAULT_MODEL_NAME;
+use crate::generator::{ModelSource, sample_faces};
 use crate::imaging::export::save_atomic;
 use crate::imaging::grid::{GridLayout, grid};
 use crate::photoset::{GENERATOR_SIZE, ImportEvent, ImportJob, PhotoEntry, PhotoStatus, SetModels};
@@ -117,7 +118,7 @@ pub struct EditArgs {
     /// Refinement steps after the coordinates are set.
     #[arg(long, default_value_t = 4)]
     pub steps: usize,
-    /// Scale the 64-pixel face by this integer factor.
+    /// Write the face at least 64 times this many pixels wide (at the model's full resolution when larger).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub scale: u32,
     /// Output image (.png or .jpg).
@@ -195,6 +196,11 @@ pub struct PersonalizeArgs {
     /// attributes) or `fitted` (the MyStyle baseline: fixed anchors, a direction fitted to each attribute).
     #[arg(long, value_enum, default_value_t = MethodArg::Organized)]
     pub method: MethodArg,
+    /// A StyleGAN2 checkpoint to personalize instead of the embedded DCGAN (rosinality `.pt` with
+    /// `g_ema`, or safetensors with the same keys; NVIDIA pickles: convert with
+    /// tools/convert_nvidia_stylegan2.py).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
 }
 
 /// `--method` values.
@@ -245,12 +251,23 @@ pub struct SampleArgs {
     /// Faces per row (default: a near-square grid).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub cols: Option<u32>,
-    /// Scale each 64x64 face by this integer factor.
+    /// Scale each face by this integer factor.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub scale: u32,
+    /// Largest side of each face before scaling (large models are drawn smaller, from their coarser layers).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(4..=1024))]
+    pub max_side: u32,
+    /// A StyleGAN2 checkpoint to sample instead of the embedded DCGAN (without a project).
+    #[arg(long, conflicts_with = "project")]
+    pub model: Option<PathBuf>,
     /// Output image (.png or .jpg).
     #[arg(long)]
     pub out: PathBuf,
+}
+
+/// The embedded DCGAN, or the StyleGAN2 checkpoint at `path`.
+fn model_source(path: Option<&std::path::Path>) -> ModelSource {
+    path.map_or(ModelSource::DefaultDcgan, ModelSource::checkpoint)
 }
 
 /// Gap in pixels between faces in a grid.
@@ -301,14 +318,18 @@ fn version_report(choice: BackendChoice) -> String {
 
 fn sample(backend: &ComputeBackend, args: &SampleArgs) -> anyhow::Result<()> {
     let started = Instant::now();
+    let max_side = args.max_side as usize;
     let faces = match &args.project {
-        Some(project) => PersonalPrior::load(project, &backend.device)?.sample(args.seed, args.count as usize, backend.parallel_parts())?,
+        Some(project) => PersonalPrior::load(project, &backend.device)?.sample(args.seed, args.count as usize, max_side, backend.parallel_parts())?,
         None => {
-            let model = DcganRenderer::new(&default_dcgan(&backend.device)?, backend.parallel_parts());
-            sample_faces(&model, args.seed, args.count as usize, &backend.device)?
+            let source = model_source(args.model.as_deref());
+            let generator = source.load(&backend.device)?;
+            let renderer = Renderer::new(&generator, backend.parallel_parts());
+            sample_faces(&generator, &renderer, args.seed, args.count as usize, max_side)?
         }
     };
-    let layout = GridLayout::new(faces.len(), args.cols, 64 * args.scale, GRID_GAP);
+    let side = faces.first().map_or(64, |f| f.width());
+    let layout = GridLayout::new(faces.len(), args.cols, side * args.scale, GRID_GAP);
     let sheet = grid(&faces, layout);
     save_atomic(&sheet, &args.out)?;
     println!(
@@ -421,7 +442,10 @@ fn personalize(backend: &ComputeBackend, args: &PersonalizeArgs) -> anyhow::Resu
     let photos: Vec<_> = entries.iter().filter(|e| e.status == PhotoStatus::Ok).filter_map(|e| e.face()).map(|f| f.aligned_generator.clone()).collect();
     project.save(&args.out)?;
     let budget = Budget { organize: args.method == MethodArg::Organized, ..Budget::for_preset(preset) };
-    let input = PersonalizeInput { photos, project: args.out.clone(), budget, resume: args.resume, seed: 1 };
+    let model = model_source(args.model.as_deref());
+    let estimate = crate::prior::estimate::estimate(&model, photos.len(), &budget, crate::prior::job::TUNING_MEMORY_BYTES, &backend.device)?;
+    eprintln!("model: {}; {}", estimate.model, estimate.describe());
+    let input = PersonalizeInput { photos, project: args.out.clone(), budget, resume: args.resume, seed: 1, model: model.clone(), memory_budget_bytes: crate::prior::job::TUNING_MEMORY_BYTES };
     let job = PersonalizeJob::spawn(input, backend.device.clone(), || {});
     while let Some(event) = job.wait() {
         match event {
@@ -455,7 +479,7 @@ fn eval(backend: &ComputeBackend, args: &EvalArgs) -> anyhow::Result<()> {
     let device = backend.device.clone().autodiff();
     let mut prior = PersonalPrior::load(&args.project, &device)?;
     prior.generator = prior.generator.freeze();
-    let untuned = default_dcgan(&device)?.freeze();
+    let untuned = prior.model.load(&device)?.freeze();
     let loss = ReconstructionLoss::load(&device)?;
     let faces = PersonalPrior::training_faces(&args.project)?;
     let training = evaluate::training(&prior, &untuned, &loss, &faces);
@@ -609,9 +633,10 @@ fn edit(backend: &ComputeBackend, args: &EditArgs) -> anyhow::Result<()> {
         }
     }
     let latent = editor.edit(&base, &targets, |_| std::ops::ControlFlow::Continue(()))?;
-    let face = editor.render(&latent)?;
+    let face = editor.render_at(&latent, usize::MAX)?;
     let measured = editor.measure(&latent)?;
-    let big = image::imageops::resize(&face, 64 * args.scale, 64 * args.scale, image::imageops::FilterType::CatmullRom);
+    let side = face.width().max(64 * args.scale);
+    let big = image::imageops::resize(&face, side, side, image::imageops::FilterType::CatmullRom);
     save_atomic(&big, &args.out)?;
     println!("{:<8} {:>12} {:>12}", "slider", "requested", "measured");
     for attribute in crate::prior::organize::Attribute::ALL {

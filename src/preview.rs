@@ -1,5 +1,6 @@
 //! The face-preview worker: a background thread that owns the generator and renders faces on request,
-//! so the UI thread never waits on a model. It talks through typed channels: requests in, events out.
+//! so the UI thread never waits on a model. It also loads another model (the Model menu) and times it
+//! for a personalize estimate. It talks through typed channels: requests in, events out.
 //! Requests are coalesced (only the newest is rendered); dropping the handle cancels what is queued and
 //! ends the thread after the face in progress.
 //! A backend that fails mid-run (a panicking or lost GPU driver) is replaced by the CPU backend.
@@ -11,17 +12,27 @@ use std::time::Instant;
 use image::RgbImage;
 
 use crate::backend::{ComputeBackend, panic_message};
-use crate::generator::weights::{DEFAULT_MODEL_NAME, default_dcgan};
-use crate::generator::{DcganRenderer, sample_faces};
+use crate::generator::model::Renderer;
+use crate::generator::{FaceGenerator, Generator, ModelSource, sample_faces};
+use crate::prior::estimate::{Estimate, estimate};
+use crate::prior::job::{Budget, TUNING_MEMORY_BYTES};
+use crate::project::Preset;
+
+/// Largest side of the faces shown (larger models are drawn from their coarser layers).
+pub const PREVIEW_SIDE: usize = 256;
+/// Photos assumed by the personalize estimate shown when a model is loaded.
+pub const ESTIMATE_PHOTOS: usize = 20;
 
 /// What the UI asks the worker for.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum PreviewRequest {
     /// Render the first face of `seed`.
     Sample {
         /// The seed of the latent vector.
         seed: u64,
     },
+    /// Load another generator; the current one stays until it has loaded.
+    Load(ModelSource),
 }
 
 /// What the worker reports back.
@@ -31,9 +42,16 @@ pub enum PreviewEvent {
     Ready {
         /// The model's display name.
         model: String,
+        /// Its output side in pixels.
+        resolution: usize,
+        /// Where it came from.
+        source: ModelSource,
         /// The backend it runs on.
         backend: String,
     },
+    /// How long personalizing [`ESTIMATE_PHOTOS`] photos with the Fast preset would take with the model
+    /// just loaded (sent after [`PreviewEvent::Ready`] for a model other than the default).
+    Estimate(Estimate),
     /// The backend was replaced by the CPU backend after a failure.
     BackendChanged {
         /// The new backend.
@@ -96,21 +114,44 @@ impl PreviewWorker {
     }
 }
 
-fn load(backend: &ComputeBackend) -> Result<DcganRenderer, String> {
+/// A loaded generator and its renderer.
+struct Loaded {
+    generator: Generator,
+    renderer: Renderer,
+    source: ModelSource,
+}
+
+impl Loaded {
+    fn faces(&self, seed: u64) -> Result<Vec<RgbImage>, crate::imaging::ImagingError> {
+        sample_faces(&self.generator, &self.renderer, seed, 1, PREVIEW_SIDE)
+    }
+
+    fn ready(&self, backend: &ComputeBackend) -> PreviewEvent {
+        PreviewEvent::Ready {
+            model: self.generator.name(),
+            resolution: self.generator.resolution(),
+            source: self.source.clone(),
+            backend: backend.describe(),
+        }
+    }
+}
+
+fn load(backend: &ComputeBackend, source: &ModelSource) -> Result<Loaded, String> {
     catch_unwind(AssertUnwindSafe(|| {
-        let model = default_dcgan(&backend.device).map_err(|e| e.to_string())?;
-        Ok(DcganRenderer::new(&model, backend.parallel_parts()))
+        let generator = source.load(&backend.device).map_err(|e| format!("{e:#}"))?;
+        let renderer = Renderer::new(&generator, backend.parallel_parts());
+        Ok(Loaded { generator, renderer, source: source.clone() })
     }))
         .unwrap_or_else(|panic| Err(format!("the backend panicked while loading the model: {}", panic_message(&panic))))
 }
 
 fn run(mut backend: ComputeBackend, requests: &Receiver<PreviewRequest>, emit: impl Fn(PreviewEvent) -> bool) {
-    let mut model = match load(&backend) {
+    let mut model = match load(&backend, &ModelSource::DefaultDcgan) {
         Ok(model) => model,
         Err(reason) if !backend.is_cpu() => {
             backend = ComputeBackend::cpu();
             emit(PreviewEvent::BackendChanged { backend: backend.describe(), reason: reason.clone() });
-            match load(&backend) {
+            match load(&backend, &ModelSource::DefaultDcgan) {
                 Ok(model) => model,
                 Err(reason) => {
                     emit(PreviewEvent::Failed(reason));
@@ -123,13 +164,35 @@ fn run(mut backend: ComputeBackend, requests: &Receiver<PreviewRequest>, emit: i
             return;
         }
     };
-    if !emit(PreviewEvent::Ready { model: DEFAULT_MODEL_NAME.into(), backend: backend.describe() }) {
+    if !emit(model.ready(&backend)) {
         return;
     }
-    while let Some(request) = newest(requests) {
-        let PreviewRequest::Sample { seed } = request;
+    let mut pending = Vec::new();
+    while let Some(request) = newest(requests, &mut pending) {
+        let seed = match request {
+            PreviewRequest::Sample { seed } => seed,
+            PreviewRequest::Load(source) => {
+                match load(&backend, &source) {
+                    Ok(loaded) => {
+                        model = loaded;
+                        if !emit(model.ready(&backend)) {
+                            return;
+                        }
+                        let budget = Budget::for_preset(Preset::Fast);
+                        match estimate(&source, ESTIMATE_PHOTOS, &budget, TUNING_MEMORY_BYTES, &backend.device) {
+                            Ok(estimate) => emit(PreviewEvent::Estimate(estimate)),
+                            Err(e) => emit(PreviewEvent::Failed(format!("cannot estimate the personalize time: {e:#}"))),
+                        };
+                    }
+                    Err(reason) => {
+                        emit(PreviewEvent::Failed(reason));
+                    }
+                }
+                continue;
+            }
+        };
         let started = Instant::now();
-        let rendered = catch_unwind(AssertUnwindSafe(|| sample_faces(&model, seed, 1, &backend.device)));
+        let rendered = catch_unwind(AssertUnwindSafe(|| model.faces(seed)));
         let event = match rendered {
             Ok(Ok(mut faces)) => {
                 PreviewEvent::Face { seed, image: faces.remove(0), millis: started.elapsed().as_secs_f64() * 1e3 }
@@ -138,7 +201,7 @@ fn run(mut backend: ComputeBackend, requests: &Receiver<PreviewRequest>, emit: i
             Err(panic) if !backend.is_cpu() => {
                 let reason = format!("the GPU backend failed: {}", panic_message(&panic));
                 backend = ComputeBackend::cpu();
-                match load(&backend) {
+                match load(&backend, &model.source) {
                     Ok(cpu_model) => model = cpu_model,
                     Err(e) => {
                         emit(PreviewEvent::Failed(e));
@@ -146,7 +209,7 @@ fn run(mut backend: ComputeBackend, requests: &Receiver<PreviewRequest>, emit: i
                     }
                 }
                 emit(PreviewEvent::BackendChanged { backend: backend.describe(), reason });
-                match sample_faces(&model, seed, 1, &backend.device) {
+                match model.faces(seed) {
                     Ok(mut faces) => PreviewEvent::Face {
                         seed,
                         image: faces.remove(0),
@@ -163,16 +226,41 @@ fn run(mut backend: ComputeBackend, requests: &Receiver<PreviewRequest>, emit: i
     }
 }
 
-/// Blocks for the next request, then skips to the newest one queued; `None` once the UI has gone.
-fn newest(requests: &Receiver<PreviewRequest>) -> Option<PreviewRequest> {
-    let mut latest = requests.recv().ok()?;
+/// Blocks for the next request, then collapses the queue: a model load (the newest) comes first, then the
+/// newest face; `None` once the UI has gone.
+fn newest(requests: &Receiver<PreviewRequest>, pending: &mut Vec<PreviewRequest>) -> Option<PreviewRequest> {
+    if pending.is_empty() {
+        pending.push(requests.recv().ok()?);
+    }
     loop {
         match requests.try_recv() {
-            Ok(newer) => latest = newer,
-            Err(TryRecvError::Empty) => return Some(latest),
+            Ok(newer) => pending.push(newer),
+            Err(TryRecvError::Empty) => break,
             Err(TryRecvError::Disconnected) => return None,
         }
     }
+    let load = pending.iter().rposition(|r| matches!(r, PreviewRequest::Load(_)));
+    let sample = pending.iter().rposition(|r| matches!(r, PreviewRequest::Sample { .. }));
+    let next = match (load, sample) {
+        (Some(l), Some(s)) => {
+            let sample = pending[s].clone();
+            let load = pending[l].clone();
+            *pending = vec![sample];
+            load
+        }
+        (Some(l), None) => {
+            let load = pending[l].clone();
+            pending.clear();
+            load
+        }
+        (None, Some(s)) => {
+            let sample = pending[s].clone();
+            pending.clear();
+            sample
+        }
+        (None, None) => return None,
+    };
+    Some(next)
 }
 
 #[cfg(test)]

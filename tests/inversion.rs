@@ -9,7 +9,7 @@ use mystyle::attributes::image_tensor;
 use mystyle::face::align::align;
 use mystyle::face::detect::FaceDetector;
 use mystyle::generator::latent::normal_latents;
-use mystyle::generator::weights::default_dcgan;
+use mystyle::generator::{FaceGenerator, Generator, ModelSource};
 use mystyle::prior::invert::{InversionSettings, invert};
 use mystyle::prior::loss::ReconstructionLoss;
 
@@ -18,15 +18,15 @@ fn psnr(a: &Tensor<4>, b: &Tensor<4>) -> f32 {
     10.0 * (1.0 / mse).log10()
 }
 
-fn generate(model: &mystyle::generator::Dcgan64, z: Vec<f32>, device: &Device) -> Tensor<4> {
+fn generate(model: &Generator, z: Vec<f32>, device: &Device) -> Tensor<4> {
     let dim = z.len();
-    (model.forward(Tensor::from_data(TensorData::new(z, [1, dim]), device)) + 1.0) / 2.0
+    (model.faces(Tensor::from_data(TensorData::new(z, [1, dim]), device)) + 1.0) / 2.0
 }
 
 #[test]
 fn inversion_recovers_generated_faces_and_fits_real_ones() {
     let device = Device::flex().autodiff();
-    let generator = default_dcgan(&device).unwrap().freeze();
+    let generator = ModelSource::DefaultDcgan.load(&device).unwrap().freeze();
     let loss = ReconstructionLoss::load(&device).unwrap();
     let settings = InversionSettings { starts: 3, steps: 100, ..Default::default() };
 

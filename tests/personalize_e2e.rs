@@ -51,7 +51,7 @@ fn tuned_prior_beats_the_untuned_generator_and_eval_reports_it() {
         preview_every: 0,
         organize: true,
     };
-    let input = PersonalizeInput { photos: faces, project: project.clone(), budget, resume: false, seed: 3 };
+    let input = PersonalizeInput { photos: faces, project: project.clone(), budget, resume: false, seed: 3, model: mystyle::generator::ModelSource::DefaultDcgan, memory_budget_bytes: mystyle::prior::job::TUNING_MEMORY_BYTES };
     let job = PersonalizeJob::spawn(input, Device::flex(), || {});
     let mut finished = false;
     while let Some(event) = job.wait() {

@@ -38,7 +38,7 @@ fn small_budget(steps: usize, learning_rate: f64) -> Budget {
 
 /// Runs a job to its end, cancelling once `cancel_at` steps are done; returns every event.
 fn run(project: &Path, photos: Vec<RgbImage>, budget: Budget, resume: bool, cancel_at: Option<usize>) -> Vec<PersonalizeEvent> {
-    let input = PersonalizeInput { photos, project: project.to_path_buf(), budget, resume, seed: 9 };
+    let input = PersonalizeInput { photos, project: project.to_path_buf(), budget, resume, seed: 9, model: mystyle::generator::ModelSource::DefaultDcgan, memory_budget_bytes: mystyle::prior::job::TUNING_MEMORY_BYTES };
     let job = PersonalizeJob::spawn(input, Device::flex(), || {});
     let mut events = Vec::new();
     while let Some(event) = job.wait() {
@@ -129,14 +129,10 @@ fn samples_look_like_the_person(project: &Path, faces: &[RgbImage]) {
     use mystyle::prior::personal::PersonalPrior;
     let device = Device::flex();
     let prior = PersonalPrior::load(project, &device).unwrap();
-    let personal = prior.sample(3, 6, 2).unwrap();
-    let untuned = mystyle::generator::sample_faces(
-        &mystyle::generator::DcganRenderer::new(&mystyle::generator::weights::default_dcgan(&device).unwrap(), 2),
-        3,
-        6,
-        &device,
-    )
-    .unwrap();
+    let personal = prior.sample(3, 6, 64, 2).unwrap();
+    let generator = mystyle::generator::ModelSource::DefaultDcgan.load(&device).unwrap();
+    let renderer = mystyle::generator::model::Renderer::new(&generator, 2);
+    let untuned = mystyle::generator::sample_faces(&generator, &renderer, 3, 6, 64).unwrap();
     let loss = ReconstructionLoss::load(&device).unwrap();
     // Mean over samples of the distance to the nearest photo of the person.
     let nearest = |samples: &[RgbImage]| {

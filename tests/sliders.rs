@@ -48,7 +48,7 @@ fn personalize(project: &Path, faces: Vec<RgbImage>) -> Vec<String> {
         preview_every: 0,
         organize: true,
     };
-    let input = PersonalizeInput { photos: faces, project: project.to_path_buf(), budget, resume: false, seed: 5 };
+    let input = PersonalizeInput { photos: faces, project: project.to_path_buf(), budget, resume: false, seed: 5, model: mystyle::generator::ModelSource::DefaultDcgan, memory_budget_bytes: mystyle::prior::job::TUNING_MEMORY_BYTES };
     let job = PersonalizeJob::spawn(input, Device::flex(), || {});
     let mut report = Vec::new();
     while let Some(event) = job.wait() {

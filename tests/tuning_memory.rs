@@ -3,7 +3,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use mystyle::generator::latent::normal_latents;
-use mystyle::generator::weights::default_dcgan;
+use mystyle::generator::ModelSource;
 use mystyle::prior::loss::ReconstructionLoss;
 use mystyle::prior::tune::{Tuner, TuningSettings};
 
@@ -21,7 +21,7 @@ fn row16_memory_plateaus_over_a_long_tuning_run() {
     let anchors = Tensor::<2>::from_data(TensorData::new(normal_latents(5, n, 100), [n, 100]), &device);
     let loss = ReconstructionLoss::load(&device).unwrap();
     let settings = TuningSettings { steps: usize::MAX, batch: 8, learning_rate: 1e-3, patience: usize::MAX, ..Default::default() };
-    let mut tuner = Tuner::new(default_dcgan(&device).unwrap(), anchors, photos, &settings, 2, 0);
+    let mut tuner = Tuner::new(ModelSource::DefaultDcgan.load(&device).unwrap(), anchors, photos, &settings, 2, 0);
     let mut resident = Vec::new();
     for step in 1..=240 {
         assert!(tuner.step(&loss).loss.is_finite());

@@ -112,31 +112,31 @@ def three_channel_to_rgb(generator):
         to_rgb.bias = torch.nn.Parameter(torch.zeros(1, 3, 1, 1))
 
 
-def rosinality_state_dict(generator, noises):
-    """The package's tensors under rosinality's g_ema key names."""
+def rosinality_key_map(generator):
+    """{rosinality g_ema key: the package's state-dict key} for every tensor of `generator`."""
     src = generator.state_dict()
     out = {}
     mlp = [k for k in src if k.startswith("mapping.")]
     for key in mlp:
-        out["style." + key[len("mapping."):]] = src[key]
-    out["input.input"] = src["input.input"]
+        out["style." + key[len("mapping."):]] = key
+    out["input.input"] = "input.input"
 
     def styled(dst, prefix):
-        out[f"{dst}.conv.weight"] = src[f"{prefix}.weight"]
-        out[f"{dst}.conv.modulation.weight"] = src[f"{prefix}.affine.weight"]
-        out[f"{dst}.conv.modulation.bias"] = src[f"{prefix}.affine.bias"]
+        out[f"{dst}.conv.weight"] = f"{prefix}.weight"
+        out[f"{dst}.conv.modulation.weight"] = f"{prefix}.affine.weight"
+        out[f"{dst}.conv.modulation.bias"] = f"{prefix}.affine.bias"
         if f"{prefix}.blur.kernel" in src:
-            out[f"{dst}.conv.blur.kernel"] = src[f"{prefix}.blur.kernel"]
-        out[f"{dst}.noise.weight"] = src[f"{prefix}.add_noise.weight"]
-        out[f"{dst}.activate.bias"] = src[f"{prefix}.leaky_relu.bias"]
+            out[f"{dst}.conv.blur.kernel"] = f"{prefix}.blur.kernel"
+        out[f"{dst}.noise.weight"] = f"{prefix}.add_noise.weight"
+        out[f"{dst}.activate.bias"] = f"{prefix}.leaky_relu.bias"
 
     def to_rgb(dst, prefix):
-        out[f"{dst}.conv.weight"] = src[f"{prefix}.weight"]
-        out[f"{dst}.conv.modulation.weight"] = src[f"{prefix}.affine.weight"]
-        out[f"{dst}.conv.modulation.bias"] = src[f"{prefix}.affine.bias"]
-        out[f"{dst}.bias"] = src[f"{prefix}.bias"]
+        out[f"{dst}.conv.weight"] = f"{prefix}.weight"
+        out[f"{dst}.conv.modulation.weight"] = f"{prefix}.affine.weight"
+        out[f"{dst}.conv.modulation.bias"] = f"{prefix}.affine.bias"
+        out[f"{dst}.bias"] = f"{prefix}.bias"
         if f"{prefix}.upsample.kernel" in src:
-            out[f"{dst}.upsample.kernel"] = src[f"{prefix}.upsample.kernel"]
+            out[f"{dst}.upsample.kernel"] = f"{prefix}.upsample.kernel"
 
     styled("conv1", "convs.0")
     to_rgb("to_rgb1", "to_rgbs.0")
@@ -144,10 +144,16 @@ def rosinality_state_dict(generator, noises):
         styled(f"convs.{2 * j}", f"up_convs.{j}")
         styled(f"convs.{2 * j + 1}", f"convs.{j + 1}")
         to_rgb(f"to_rgbs.{j}", f"to_rgbs.{j + 1}")
+    assert len(out) == len(src), "every package tensor has a rosinality name"
+    return out
+
+
+def rosinality_state_dict(generator, noises):
+    """The package's tensors under rosinality's g_ema key names."""
+    src = generator.state_dict()
+    out = {dst: src[key] for dst, key in rosinality_key_map(generator).items()}
     for i, noise in enumerate(noises):
         out[f"noises.noise_{i}"] = noise
-    n_noise = len(noises)
-    assert len(out) - n_noise == len(src), "every package tensor has a rosinality name"
     return {k: v.detach().clone().contiguous() for k, v in out.items()}
 
 
@@ -169,11 +175,15 @@ def rosinality_noise_shapes(resolution):
     return [(1, 1, 2 ** ((i + 5) // 2), 2 ** ((i + 5) // 2)) for i in range(num_layers)]
 
 
+def config_f_channels(cm=2):
+    """rosinality's channels per resolution for channel multiplier `cm` (config-f: 2)."""
+    return {4: 512, 8: 512, 16: 512, 32: 512, 64: 256 * cm, 128: 128 * cm, 256: 64 * cm,
+            512: 32 * cm, 1024: 16 * cm}
+
+
 def config_f_parameter_count(Generator):
     """Parameters of rosinality's g_ema at 1024 px, channel multiplier 2, n_mlp 8, style 512."""
-    cm = 2
-    channels = {4: 512, 8: 512, 16: 512, 32: 512, 64: 256 * cm, 128: 128 * cm, 256: 64 * cm,
-                512: 32 * cm, 1024: 16 * cm}
+    channels = config_f_channels()
     g = Generator(1024, latent_dim=512, n_mlp=8, channels=channels)
     three_channel_to_rgb(g)
     counted = sum(p.numel() for p in g.parameters())

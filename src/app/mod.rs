@@ -8,6 +8,8 @@ mod views;
 use eframe::egui;
 
 use crate::backend::ComputeBackend;
+use crate::generator::ModelSource;
+use crate::prior::estimate::Estimate;
 use crate::preview::{PreviewEvent, PreviewRequest, PreviewWorker};
 pub use state::UiState;
 
@@ -61,6 +63,10 @@ pub enum Intent {
     Resample,
     /// Draw the face of this seed.
     ShowSeed(u64),
+    /// Load another generator (the Model menu).
+    LoadModel(ModelSource),
+    /// Ask for a StyleGAN2 checkpoint with the native file dialog, then load it.
+    ChooseCheckpoint,
 }
 
 /// Runtime state of the face view (not persisted).
@@ -85,6 +91,14 @@ pub struct Status {
     pub backend: String,
     /// The model in use, once loaded.
     pub model: Option<String>,
+    /// Its output side in pixels.
+    pub resolution: Option<usize>,
+    /// A model being loaded, shown until it is ready.
+    pub loading: Option<String>,
+    /// How long personalizing would take with the model in use.
+    pub estimate: Option<Estimate>,
+    /// The checkpoint path typed into the Model menu (for when no file dialog is available).
+    pub typed_path: String,
     /// Messages for the user (fallbacks, errors), newest last; never blocking.
     pub messages: Vec<String>,
 }
@@ -102,7 +116,11 @@ impl StudioApp {
         let mut status = Status { backend: backend.describe(), ..Default::default() };
         status.messages.extend(backend.notice.clone());
         let worker = PreviewWorker::spawn(backend, move || ctx.request_repaint());
+        let model = state.model.clone();
         let mut app = Self { state, face: FaceView::default(), status, worker };
+        if model != ModelSource::DefaultDcgan {
+            app.apply(Intent::LoadModel(model));
+        }
         app.apply(Intent::ShowSeed(app.state.seed));
         app
     }
@@ -111,6 +129,22 @@ impl StudioApp {
         let seed = match intent {
             Intent::Resample => self.state.next_seed(),
             Intent::ShowSeed(seed) => seed,
+            Intent::LoadModel(source) => {
+                self.status.loading = Some(source.to_string());
+                self.status.estimate = None;
+                self.worker.request(PreviewRequest::Load(source));
+                self.state.seed
+            }
+            Intent::ChooseCheckpoint => {
+                let picked = rfd::FileDialog::new()
+                    .set_title("Open a StyleGAN2 checkpoint")
+                    .add_filter("StyleGAN2 checkpoint", &["pt", "pth", "safetensors"])
+                    .pick_file();
+                match picked {
+                    Some(path) => return self.apply(Intent::LoadModel(ModelSource::checkpoint(&path))),
+                    None => return,
+                }
+            }
         };
         self.state.seed = seed;
         self.face.busy = true;
@@ -120,9 +154,17 @@ impl StudioApp {
     fn handle_events(&mut self, ctx: &egui::Context) {
         for event in self.worker.poll() {
             match event {
-                PreviewEvent::Ready { model, backend } => {
+                PreviewEvent::Ready { model, resolution, source, backend } => {
                     self.status.model = Some(model);
+                    self.status.resolution = Some(resolution);
                     self.status.backend = backend;
+                    if self.status.loading.take().is_some() {
+                        self.state.model = source;
+                        self.status.messages.push(format!("loaded {}", self.state.model));
+                    }
+                }
+                PreviewEvent::Estimate(estimate) => {
+                    self.status.estimate = Some(estimate);
                 }
                 PreviewEvent::BackendChanged { backend, reason } => {
                     self.status.messages.push(format!("{reason}; now using {backend}"));
@@ -138,6 +180,9 @@ impl StudioApp {
                 }
                 PreviewEvent::Failed(message) => {
                     self.face.busy = false;
+                    if self.status.loading.take().is_some() && self.state.model != ModelSource::DefaultDcgan && self.status.model.is_none() {
+                        self.state.model = ModelSource::DefaultDcgan;
+                    }
                     self.status.messages.push(message);
                 }
             }
@@ -152,6 +197,7 @@ impl eframe::App for StudioApp {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let mut intents = Vec::new();
+        views::menu_bar(ui, &mut self.status, &mut intents);
         views::status_bar(ui, &self.status, &self.face);
         views::photos_panel(ui);
         views::personalize_panel(ui);

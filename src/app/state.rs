@@ -2,17 +2,21 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::generator::ModelSource;
+
 /// Persisted UI state.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct UiState {
     /// Seed of the face shown in the Edit area.
     pub seed: u64,
+    /// The generator in use (the Model menu); loaded again at the next start.
+    pub model: ModelSource,
 }
 
 impl Default for UiState {
     fn default() -> Self {
-        Self { seed: 7 }
+        Self { seed: 7, model: ModelSource::DefaultDcgan }
     }
 }
 

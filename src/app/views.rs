@@ -4,9 +4,61 @@
 use eframe::egui::{self, Color32, RichText};
 
 use super::{FaceView, Intent, Status, UiState};
+use crate::generator::ModelSource;
+use crate::generator::weights::DEFAULT_MODEL_NAME;
+use crate::preview::ESTIMATE_PHOTOS;
 
 /// Largest size the face is drawn at, in points.
 const MAX_FACE_SIZE: f32 = 512.0;
+
+/// The top bar with the Model menu: the embedded DCGAN, or a StyleGAN2 checkpoint (native dialog, or a
+/// typed path), with the loaded model's resolution and a personalize time estimate.
+pub fn menu_bar(ui: &mut egui::Ui, status: &mut Status, intents: &mut Vec<Intent>) {
+    egui::Panel::top("menu").show(ui, |ui| {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("Model", |ui| {
+                if ui.button(format!("Default: {DEFAULT_MODEL_NAME}")).clicked() {
+                    intents.push(Intent::LoadModel(ModelSource::DefaultDcgan));
+                    ui.close();
+                }
+                if ui.button("Open StyleGAN2 checkpoint…").on_hover_text("rosinality .pt (g_ema) or safetensors").clicked() {
+                    intents.push(Intent::ChooseCheckpoint);
+                    ui.close();
+                }
+                ui.separator();
+                ui.label("Or type a checkpoint path:");
+                ui.horizontal(|ui| {
+                    let field = ui.add(egui::TextEdit::singleline(&mut status.typed_path).hint_text("/path/to/stylegan2.pt").desired_width(260.0));
+                    let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                    if (ui.button("Load").clicked() || entered) && !status.typed_path.trim().is_empty() {
+                        intents.push(Intent::LoadModel(ModelSource::checkpoint(std::path::Path::new(status.typed_path.trim()))));
+                        ui.close();
+                    }
+                });
+                ui.separator();
+                model_summary(ui, status);
+            });
+            ui.separator();
+            model_summary(ui, status);
+        });
+    });
+}
+
+/// The model in use, its resolution, and how long personalizing would take (or that it is loading).
+fn model_summary(ui: &mut egui::Ui, status: &Status) {
+    if let Some(loading) = &status.loading {
+        ui.spinner();
+        ui.label(format!("loading {loading}…"));
+        return;
+    }
+    if let (Some(model), Some(resolution)) = (&status.model, status.resolution) {
+        ui.label(format!("{model} ({resolution}x{resolution} px)"));
+    }
+    if let Some(estimate) = &status.estimate {
+        ui.label(RichText::new(format!("personalizing {ESTIMATE_PHOTOS} photos (Fast): {}", estimate.describe())).weak())
+            .on_hover_text("Timed on this machine: one training step on one face, times the work of the Fast preset");
+    }
+}
 
 /// The bottom bar: backend, model, render time and the newest message.
 pub fn status_bar(ui: &mut egui::Ui, status: &Status, face: &FaceView) {

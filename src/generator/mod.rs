@@ -1,39 +1,43 @@
-//! Face generators and their weights. The embedded default is a 64x64 DCGAN ([`Dcgan64`]);
-//! latent vectors are drawn by [`latent::normal_latents`] so that a seed always gives the same faces.
+//! Face generators and their weights: the embedded 64x64 DCGAN ([`Dcgan64`]) and a user's StyleGAN2
+//! ([`stylegan2::StyleGan2`]), both behind [`FaceGenerator`] as a [`Generator`]. Latent vectors are drawn
+//! from [`latent::normal_latents`] so that a seed always gives the same faces.
 
 pub mod dcgan;
 pub mod latent;
+pub mod model;
 pub mod render;
 pub mod stylegan2;
 pub mod weights;
 
 pub use dcgan::{Dcgan64, DcganConfig};
+pub use model::{FACE_SIZE, FaceGenerator, Generator, LatentKind, ModelSource};
 pub use render::DcganRenderer;
 
-use burn::tensor::{Device, Tensor};
 use image::RgbImage;
 
 use crate::imaging::{ImagingError, tensor_to_images};
+use model::Renderer;
+
 
 /// Faces rendered per forward pass when sampling many, to bound memory.
 const SAMPLE_BATCH: usize = 16;
 
-/// `count` faces from `seed`: face `i` comes from latent `i` of [`latent::normal_latents`], so the
-/// same seed gives the same faces, and a larger count keeps the first ones.
+/// `count` faces of `generator` from `seed` at up to `max_side` pixels, drawn by `renderer` (made from the
+/// same generator): face `i` comes from latent `i` of [`FaceGenerator::random_latents`], so the same seed
+/// gives the same faces, and a larger count keeps the first ones.
 pub fn sample_faces(
-    model: &DcganRenderer,
+    generator: &Generator,
+    renderer: &Renderer,
     seed: u64,
     count: usize,
-    device: &Device,
+    max_side: usize,
 ) -> Result<Vec<RgbImage>, ImagingError> {
-    let dim = model.latent_dim();
-    let z = latent::normal_latents(seed, count, dim);
+    let latents = generator.random_latents(seed, count);
     let mut faces = Vec::with_capacity(count);
-    for (chunk_index, chunk) in z.chunks(SAMPLE_BATCH * dim).enumerate() {
-        let n = chunk.len() / dim;
-        let latents = Tensor::<2>::from_data(burn::tensor::TensorData::new(chunk.to_vec(), [n, dim]), device);
-        faces.extend(tensor_to_images(model.forward(latents))?);
-        log::debug!("sampled faces {}..{}", chunk_index * SAMPLE_BATCH, chunk_index * SAMPLE_BATCH + n);
+    for start in (0..count).step_by(SAMPLE_BATCH) {
+        let n = SAMPLE_BATCH.min(count - start);
+        faces.extend(tensor_to_images(renderer.render(latents.clone().narrow(0, start, n), max_side))?);
+        log::debug!("sampled faces {start}..{}", start + n);
     }
     Ok(faces)
 }

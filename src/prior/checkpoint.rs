@@ -10,8 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::organize::OrganizationPlan;
 use crate::atomic::write_atomic;
-use crate::generator::Dcgan64;
-use crate::generator::weights::{dcgan_from_bytes, dcgan_to_bytes};
+use crate::generator::{Generator, ModelSource};
 
 /// The job state saved with the weights.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,7 +62,7 @@ fn folder_of(project: &Path) -> PathBuf {
 pub fn save_with(
     project: &Path,
     state: &JobState,
-    generator: &Dcgan64,
+    generator: &Generator,
     write: impl Fn(&Path, &[u8]) -> std::io::Result<()>,
 ) -> Result<PathBuf, CheckpointError> {
     let root = folder_of(project);
@@ -74,7 +73,7 @@ pub fn save_with(
         move |source| CheckpointError::Io { path, source }
     };
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    let weights = dcgan_to_bytes(generator).map_err(|e| CheckpointError::Invalid { path: dir.clone(), reason: e.to_string() })?;
+    let weights = generator.to_bytes().map_err(|e| CheckpointError::Invalid { path: dir.clone(), reason: e.to_string() })?;
     let weights_path = dir.join("generator.safetensors");
     write(&weights_path, &weights).map_err(io(&weights_path))?;
     let state_path = dir.join("state.json");
@@ -94,12 +93,12 @@ pub fn save_with(
 }
 
 /// Saves a checkpoint with atomic writes.
-pub fn save(project: &Path, state: &JobState, generator: &Dcgan64) -> Result<PathBuf, CheckpointError> {
+pub fn save(project: &Path, state: &JobState, generator: &Generator) -> Result<PathBuf, CheckpointError> {
     save_with(project, state, generator, write_atomic)
 }
 
-/// The newest complete checkpoint, if any, with its generator loaded on `device`.
-pub fn load_latest(project: &Path, device: &Device) -> Result<Option<(JobState, Dcgan64)>, CheckpointError> {
+/// The newest complete checkpoint, if any, with its generator (of `model`'s architecture) loaded on `device`.
+pub fn load_latest(project: &Path, model: &ModelSource, device: &Device) -> Result<Option<(JobState, Generator)>, CheckpointError> {
     let root = folder_of(project);
     let latest = root.join("latest.json");
     let bytes = match std::fs::read(&latest) {
@@ -115,21 +114,21 @@ pub fn load_latest(project: &Path, device: &Device) -> Result<Option<(JobState, 
     let state: JobState = serde_json::from_slice(&state_bytes).map_err(|e| invalid(&state_path, e.to_string()))?;
     let weights_path = dir.join("generator.safetensors");
     let weights = std::fs::read(&weights_path).map_err(|source| CheckpointError::Io { path: weights_path.clone(), source })?;
-    let generator = dcgan_from_bytes(weights, &weights_path.display().to_string(), device).map_err(|e| invalid(&weights_path, e.to_string()))?;
+    let generator = model.load_tuned(weights, &weights_path.display().to_string(), device).map_err(|e| invalid(&weights_path, e.to_string()))?;
     Ok(Some((state, generator)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generator::weights::default_dcgan;
+    use crate::generator::FaceGenerator;
 
     #[test]
     fn a_crash_while_writing_keeps_the_previous_checkpoint_loadable() {
         let project = std::env::temp_dir().join(format!("mystyle-ckpt-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&project);
         let device = Device::flex();
-        let generator = default_dcgan(&device).unwrap();
+        let generator = ModelSource::DefaultDcgan.load(&device).unwrap();
         let first = JobState { step: 10, learning_rate: 1e-3, anchors: vec![vec![0.5; 100]], seed: 3, organization: None };
         save(&project, &first, &generator).unwrap();
         // The next checkpoint dies while writing its state (the weights are already on disk).
@@ -142,14 +141,14 @@ mod tests {
         };
         let err = save_with(&project, &second, &generator, failing).unwrap_err();
         assert!(err.to_string().contains("state.json"), "{err}");
-        let (state, loaded) = load_latest(&project, &device).unwrap().expect("the previous checkpoint");
+        let (state, loaded) = load_latest(&project, &ModelSource::DefaultDcgan, &device).unwrap().expect("the previous checkpoint");
         assert_eq!(state, first);
         // Same weights: the same faces from the same latents (serialized bytes may order metadata differently).
         let z = burn::tensor::Tensor::<2>::from_data(
             burn::tensor::TensorData::new(crate::generator::latent::normal_latents(4, 2, 100), [2, 100]),
             &device,
         );
-        let diff: f32 = (loaded.forward(z.clone()) - generator.forward(z)).abs().max().into_scalar();
+        let diff: f32 = (loaded.faces(z.clone()) - generator.faces(z)).abs().max().into_scalar();
         assert_eq!(diff, 0.0, "the loaded weights differ from the saved ones");
         std::fs::remove_dir_all(&project).unwrap();
     }

@@ -28,7 +28,7 @@ use super::space::{BETA, project_coefficients, sample_coefficients};
 use crate::attributes::AttributeModels;
 use crate::attributes::crop::aligned_template_points;
 use crate::face::align::FivePoints;
-use crate::generator::Dcgan64;
+use crate::generator::{FACE_SIZE, FaceGenerator, Generator};
 use crate::imaging::tensor_to_images;
 
 /// Requested values per attribute, in real units; `None` leaves the attribute as the base has it.
@@ -90,11 +90,14 @@ pub struct EditSettings {
     pub identity_weight: f32,
     /// Weight of the squared distance to P_beta across the slider directions.
     pub space_weight: f32,
+    /// Largest side of the frames shown (models larger than this are drawn at this preview size; the
+    /// refinement itself always works on the faces the estimators read).
+    pub preview_side: usize,
 }
 
 impl Default for EditSettings {
     fn default() -> Self {
-        Self { refine_steps: 4, learning_rate: 0.05, identity_weight: 2.0, space_weight: 0.02 }
+        Self { refine_steps: 4, learning_rate: 0.05, identity_weight: 2.0, space_weight: 0.02, preview_side: 256 }
     }
 }
 
@@ -123,8 +126,8 @@ pub struct EditFrame {
 
 /// Edits faces of one personalized prior.
 pub struct Editor {
-    generator: Dcgan64,
-    tuned: Dcgan64,
+    generator: Generator,
+    tuned: Generator,
     anchors: Vec<Vec<f32>>,
     controls: Controls,
     models: AttributeModels,
@@ -144,7 +147,7 @@ impl Editor {
         }
         let models = AttributeModels::load(device)?;
         let loss = ReconstructionLoss::load(device)?;
-        let size = 64.0;
+        let size = FACE_SIZE as f64;
         let largest = largest_gram_eigenvalue(&prior.anchors);
         Ok(Self {
             tuned: prior.generator.clone(),
@@ -169,7 +172,7 @@ impl Editor {
         Self::new(prior, controls, device)
     }
 
-    /// Projects a new aligned face (64 px) of the person into P_beta and gives the generator a short
+    /// Projects a new aligned face ([`FACE_SIZE`] px) of the person into P_beta and gives the generator a short
     /// pivotal tuning (`pivot_steps` steps on that one photo around its latent), which the editor then
     /// uses; returns the latent, the base for editing the photo. `pivot_steps` 0 keeps the generator.
     pub fn project_photo(&mut self, face: &RgbImage, settings: &super::projection::ProjectionSettings, pivot_steps: usize) -> anyhow::Result<Vec<f32>> {
@@ -201,7 +204,7 @@ impl Editor {
     }
 
     /// The generator in use.
-    pub fn generator(&self) -> &Dcgan64 {
+    pub fn generator(&self) -> &Generator {
         &self.generator
     }
 
@@ -238,15 +241,38 @@ impl Editor {
         z
     }
 
-    /// The face of a latent.
+    /// The face of a latent as shown: at the model's resolution, or [`EditSettings::preview_side`] when
+    /// that is smaller.
     pub fn render(&self, latent: &[f32]) -> anyhow::Result<RgbImage> {
+        self.render_at(latent, self.settings.preview_side)
+    }
+
+    /// The face of a latent at up to `max_side` pixels (exports use the full resolution).
+    pub fn render_at(&self, latent: &[f32], max_side: usize) -> anyhow::Result<RgbImage> {
         let z = Tensor::<2>::from_data(TensorData::new(latent.to_vec(), [1, latent.len()]), &self.device);
-        Ok(tensor_to_images(self.generator.forward(z).detach())?.remove(0))
+        Ok(tensor_to_images(self.generator.render(z, max_side).detach())?.remove(0))
+    }
+
+    /// The face of a latent as the estimators read it ([`FACE_SIZE`] px).
+    pub fn face(&self, latent: &[f32]) -> anyhow::Result<RgbImage> {
+        let z = Tensor::<2>::from_data(TensorData::new(latent.to_vec(), [1, latent.len()]), &self.device);
+        Ok(tensor_to_images(self.generator.faces(z).detach())?.remove(0))
     }
 
     /// Every attribute of the face of a latent, as [`AttributeModels::measure`] reads it.
     pub fn measure(&self, latent: &[f32]) -> anyhow::Result<crate::attributes::Attributes> {
-        Ok(self.models.measure(&self.render(latent)?, &self.points))
+        Ok(self.models.measure(&self.face(latent)?, &self.points))
+    }
+
+    /// The frame shown for latent `z` whose estimator face is `face` (in [0, 1]): the face itself when the
+    /// model is no larger, else a render at the preview size.
+    fn frame_image(&self, z: Tensor<2>, face: &Tensor<4>) -> anyhow::Result<RgbImage> {
+        let image = if self.generator.resolution() <= FACE_SIZE {
+            face.clone().detach() * 2.0 - 1.0
+        } else {
+            self.generator.render(z.detach(), self.settings.preview_side).detach()
+        };
+        Ok(tensor_to_images(image)?.remove(0))
     }
 
     /// The normalized mean SFace embedding of `faces` (64 px): "the person".
@@ -280,7 +306,7 @@ impl Editor {
         let dim = start.len();
         let device = &self.device;
         let z_set = Tensor::<2>::from_data(TensorData::new(start.clone(), [1, dim]), device);
-        let base_face = (self.generator.forward(Tensor::<2>::from_data(TensorData::new(base.to_vec(), [1, dim]), device)) + 1.0) / 2.0;
+        let base_face = (self.generator.faces(Tensor::<2>::from_data(TensorData::new(base.to_vec(), [1, dim]), device)) + 1.0) / 2.0;
         let base_identity = self.loss.embeddings(base_face.detach()).detach();
         // Slider directions of the requested attributes, orthonormalized: the P_beta term ignores them.
         let free = orthonormal(requested.iter().filter_map(|(a, _)| self.controls.slider(*a).map(|s| s.direction.clone())).collect());
@@ -290,13 +316,13 @@ impl Editor {
         let mut latent = start;
         for step in 1..=self.settings.refine_steps + 1 {
             let z = z_set.clone() + offset.d.val();
-            let face = (self.generator.forward(z.clone()) + 1.0) / 2.0;
+            let face = (self.generator.faces(z.clone()) + 1.0) / 2.0;
             let estimates: Vec<(Attribute, f32, Tensor<1>)> =
                 requested.iter().map(|(a, v)| (*a, *v, self.models.estimate(*a, face.clone(), &self.points))).collect();
             let measured: Vec<(Attribute, f32)> =
                 estimates.iter().map(|(a, _, e)| (*a, e.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default()[0])).collect();
             latent = z.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
-            let frame = EditFrame { step, image: tensor_to_images(face.clone().detach() * 2.0 - 1.0)?.remove(0), latent: latent.clone(), measured };
+            let frame = EditFrame { step, image: self.frame_image(z.clone(), &face)?, latent: latent.clone(), measured };
             if on_frame(frame).is_break() || step > self.settings.refine_steps {
                 break;
             }

@@ -15,8 +15,7 @@ use super::loss::ReconstructionLoss;
 use super::personal::PersonalPrior;
 use super::projection::{ProjectionSettings, project_into_space};
 use crate::attributes::image_tensor;
-use crate::generator::Dcgan64;
-use crate::generator::latent::normal_latents;
+use crate::generator::{FaceGenerator, Generator};
 use crate::imaging::tensor_to_images;
 
 /// Mean scores over a set of photos.
@@ -76,15 +75,15 @@ fn faces_tensor(faces: &[RgbImage], device: &Device) -> Tensor<4> {
     Tensor::cat(faces.iter().map(|f| image_tensor(f, device)).collect(), 0)
 }
 
-fn draw(generator: &Dcgan64, latents: &[Vec<f32>]) -> Tensor<4> {
+fn draw(generator: &Generator, latents: &[Vec<f32>]) -> Tensor<4> {
     let dim = generator.latent_dim();
     let z = Tensor::<2>::from_data(TensorData::new(latents.concat(), [latents.len(), dim]), &generator.device());
-    (generator.forward(z) + 1.0) / 2.0
+    (generator.faces(z) + 1.0) / 2.0
 }
 
 /// Training photos (`faces[i]` is the photo of anchor `i`): each reconstructed from its anchor by the tuned
 /// and by the untuned generator (the anchors were found with the untuned one).
-pub fn training(prior: &PersonalPrior, untuned: &Dcgan64, loss: &ReconstructionLoss, faces: &[RgbImage]) -> Comparison {
+pub fn training(prior: &PersonalPrior, untuned: &Generator, loss: &ReconstructionLoss, faces: &[RgbImage]) -> Comparison {
     let n = faces.len().min(prior.anchors.len());
     let targets = faces_tensor(&faces[..n], &prior.generator.device());
     let anchors = &prior.anchors[..n];
@@ -100,7 +99,7 @@ pub fn training(prior: &PersonalPrior, untuned: &Dcgan64, loss: &ReconstructionL
 /// reconstructions, for a look.
 pub fn held_out(
     prior: &PersonalPrior,
-    untuned: &Dcgan64,
+    untuned: &Generator,
     loss: &ReconstructionLoss,
     faces: &[RgbImage],
     projection: &ProjectionSettings,
@@ -122,7 +121,7 @@ pub fn held_out(
 }
 
 /// Identity of `count` random samples of each generator against the person in `faces`.
-pub fn sample_identity(prior: &PersonalPrior, untuned: &Dcgan64, loss: &ReconstructionLoss, faces: &[RgbImage], count: usize, seed: u64) -> SampleIdentity {
+pub fn sample_identity(prior: &PersonalPrior, untuned: &Generator, loss: &ReconstructionLoss, faces: &[RgbImage], count: usize, seed: u64) -> SampleIdentity {
     let device = prior.generator.device();
     let person = loss.embeddings(faces_tensor(faces, &device)).mean_dim(0);
     let person = person.clone() / person.powf_scalar(2.0).sum().sqrt().clamp_min(1e-6).reshape([1, 1]);
@@ -135,7 +134,8 @@ pub fn sample_identity(prior: &PersonalPrior, untuned: &Dcgan64, loss: &Reconstr
         .map(|i| super::space::mix(&prior.anchors, &super::space::sample_coefficients(prior.anchors.len(), seed.wrapping_add(i))))
         .collect();
     let dim = untuned.latent_dim();
-    let untuned_latents: Vec<Vec<f32>> = normal_latents(seed, count, dim).chunks(dim).map(<[f32]>::to_vec).collect();
+    let random = untuned.random_latents(seed, count).into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
+    let untuned_latents: Vec<Vec<f32>> = random.chunks(dim).map(<[f32]>::to_vec).collect();
     SampleIdentity {
         samples: count,
         tuned: similarity(draw(&prior.generator, &tuned_latents)),
@@ -181,12 +181,11 @@ pub fn sweep(
     for &value in &requested {
         let targets = super::edit::Targets::default().with(attribute, value);
         let latent = editor.edit(base, &targets, |_| std::ops::ControlFlow::Continue(()))?;
-        let face = editor.render(&latent)?;
         let attributes = editor.measure(&latent)?;
         measured.push(attribute.of(&attributes));
-        let e = editor.embedding(&face);
+        let e = editor.embedding(&editor.face(&latent)?);
         lowest = lowest.min(e.iter().zip(person).map(|(a, b)| (a * b) as f64).sum::<f64>());
-        frames.push(face);
+        frames.push(editor.render(&latent)?);
     }
     let mean_error = requested.iter().zip(&measured).map(|(r, m)| (r - m).abs() as f64).sum::<f64>() / steps as f64;
     Ok(Some(Control { attribute, rank_correlation: spearman(&requested, &measured), mean_error, lowest_identity: lowest, requested, measured, frames }))

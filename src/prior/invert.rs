@@ -1,15 +1,15 @@
 //! Anchors: a face is projected into the generator's latent space by optimization. Several random starts
 //! are optimized together (one batch) with Adam on the reconstruction loss ([`super::loss`]) plus a weak
-//! pull of each latent toward the Gaussian shell (|z|^2 / dim = 1) so it stays where the generator was
-//! trained; the start with the lowest loss wins.
+//! pull of each latent toward where the generator was trained ([`FaceGenerator::latent_penalty`]: the
+//! Gaussian shell of the DCGAN's z, the neighbourhood of StyleGAN2's mean w); the start with the lowest
+//! loss wins. Starts are drawn from the generator's own latent distribution.
 
 use burn::module::{Module, Param};
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 
 use super::loss::{LossWeights, ReconstructionLoss};
-use crate::generator::Dcgan64;
-use crate::generator::latent::normal_latents;
+use crate::generator::{FaceGenerator, Generator};
 
 /// How an inversion runs.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,7 +22,7 @@ pub struct InversionSettings {
     pub learning_rate: f64,
     /// Weights of the loss terms.
     pub weights: LossWeights,
-    /// Weight of the Gaussian-shell term.
+    /// Weight of the latent penalty.
     pub shell_weight: f32,
 }
 
@@ -48,11 +48,11 @@ struct Latents {
     z: Param<Tensor<2>>,
 }
 
-/// Projects `target` [1,3,64,64] (values in [0, 1]) into the latent space of `generator`. Both networks
+/// Projects `target` [1,3,FACE_SIZE,FACE_SIZE] (values in [0, 1]) into the latent space of `generator`. Both networks
 /// and the target must be on the same autodiff device; the generator should be frozen (only the latents
 /// are optimized). `seed` makes the starts reproducible.
 pub fn invert(
-    generator: &Dcgan64,
+    generator: &Generator,
     loss: &ReconstructionLoss,
     target: Tensor<4>,
     settings: &InversionSettings,
@@ -60,15 +60,15 @@ pub fn invert(
 ) -> Inversion {
     let device = target.device();
     let (starts, dim) = (settings.starts.max(1), generator.latent_dim());
-    let z0 = Tensor::<2>::from_data(TensorData::new(normal_latents(seed, starts, dim), [starts, dim]), &device);
+    let z0 = Tensor::<2>::from_data(generator.random_latents(seed, starts).into_data(), &device);
     let mut latents = Latents { z: Param::from_tensor(z0) };
     let mut optimizer = AdamConfig::new().init();
     let targets = target.repeat_dim(0, starts);
     let objective = |z: Tensor<2>, weights: LossWeights| {
-        let images = (generator.forward(z.clone()) + 1.0) / 2.0;
+        let images = (generator.faces(z.clone()) + 1.0) / 2.0;
         let reconstruction = loss.reconstruction(images, targets.clone(), weights);
-        let shell = (z.powf_scalar(2.0).mean_dim(1).reshape([starts]) - 1.0).powf_scalar(2.0);
-        (reconstruction.clone(), reconstruction + shell * settings.shell_weight)
+        let penalty = generator.latent_penalty(z);
+        (reconstruction.clone(), reconstruction + penalty * settings.shell_weight)
     };
     for step in 0..settings.steps {
         let (_, total) = objective(latents.z.val(), settings.weights.at_step(step));

@@ -28,7 +28,7 @@ use super::tune::{Tuner, TuningSettings};
 use crate::atomic::write_atomic;
 use crate::attributes::crop::aligned_template_points;
 use crate::attributes::{AttributeModels, image_tensor};
-use crate::generator::weights::{dcgan_to_bytes, default_dcgan};
+use crate::generator::{FaceGenerator, ModelSource};
 use crate::imaging::export::save_atomic;
 use crate::imaging::tensor_to_images;
 use crate::project::Preset;
@@ -50,6 +50,9 @@ const ROLLBACK_FACTOR: f64 = 0.1;
 const MAX_ROLLBACKS: usize = 8;
 /// Steps between in-memory snapshots of the last good generator (taken only while the loss is healthy).
 const SNAPSHOT_EVERY: usize = 10;
+
+/// Memory for a tuning step's activations by default: a quarter of a 24 GB machine.
+pub const TUNING_MEMORY_BYTES: f64 = 6e9;
 
 /// How much work each stage does.
 #[derive(Clone, Debug, PartialEq)]
@@ -94,6 +97,10 @@ pub struct PersonalizeInput {
     pub budget: Budget,
     /// Continue from the last checkpoint when there is one.
     pub resume: bool,
+    /// The generator to personalize (saved in the project as [`crate::generator::model::MODEL_FILE`]).
+    pub model: ModelSource,
+    /// Memory for a tuning step's activations; the batch shrinks to fit it (large StyleGAN2 models).
+    pub memory_budget_bytes: f64,
     /// Seed for the inversion starts and the batch order.
     pub seed: u64,
 }
@@ -263,8 +270,9 @@ fn run(input: PersonalizeInput, device: &Device, stop: &AtomicBool, send: &dyn F
     let photo_batch = Tensor::cat(targets.clone(), 0);
     let budget = &input.budget;
 
+    input.model.save_to_project(&input.project).map_err(|e| e.to_string())?;
     let resumed = if input.resume {
-        checkpoint::load_latest(&input.project, device).map_err(|e| e.to_string())?
+        checkpoint::load_latest(&input.project, &input.model, device).map_err(|e| e.to_string())?
     } else {
         None
     };
@@ -273,7 +281,7 @@ fn run(input: PersonalizeInput, device: &Device, stop: &AtomicBool, send: &dyn F
         Some(_) => return Err("the checkpoint was made from a different set of photos; start again without resuming".into()),
         None => {
             send(PersonalizeEvent::Stage("anchors"));
-            let frozen = default_dcgan(device).map_err(|e| e.to_string())?.freeze();
+            let frozen = input.model.load(device).map_err(|e| e.to_string())?.freeze();
             let started = Instant::now();
             let mut anchors = Vec::with_capacity(targets.len());
             for (i, target) in targets.iter().enumerate() {
@@ -287,7 +295,7 @@ fn run(input: PersonalizeInput, device: &Device, stop: &AtomicBool, send: &dyn F
             }
             let organization = budget.organize.then(|| OrganizationPlan::new(&anchors, &labels, budget.tuning.steps));
             let state = JobState { step: 0, learning_rate: budget.tuning.learning_rate, anchors, seed: input.seed, organization };
-            (state, default_dcgan(device).map_err(|e| e.to_string())?)
+            (state, input.model.load(device).map_err(|e| e.to_string())?)
         }
     };
 
@@ -303,6 +311,16 @@ fn run(input: PersonalizeInput, device: &Device, stop: &AtomicBool, send: &dyn F
     let anchors = Tensor::<2>::from_data(TensorData::new(flat, [state.anchors.len(), dim]), device);
     let mut settings = budget.tuning.clone();
     settings.learning_rate = state.learning_rate;
+    let batch = generator.tuning_batch(settings.batch, input.memory_budget_bytes);
+    if batch < settings.batch {
+        send(PersonalizeEvent::Warning(format!(
+            "{}: tuning {batch} photo(s) per step instead of {} to stay within {:.1} GB of memory",
+            generator.name(),
+            settings.batch,
+            input.memory_budget_bytes / 1e9
+        )));
+        settings.batch = batch;
+    }
     let mut tuner = Tuner::new(generator, anchors, photo_batch, &settings, state.seed, state.step);
     if let Some(plan) = &state.organization {
         tuner = tuner.organize(plan.clone());
@@ -354,7 +372,7 @@ fn run(input: PersonalizeInput, device: &Device, stop: &AtomicBool, send: &dyn F
         }
         if budget.preview_every > 0 && tuner.step % budget.preview_every == 0 {
             let n = tuner.anchors().dims()[0].min(4);
-            let shown = tuner.generator.forward(tuner.anchors().slice([0..n, 0..dim])).detach();
+            let shown = tuner.generator.faces(tuner.anchors().slice([0..n, 0..dim])).detach();
             send(PersonalizeEvent::Preview(tensor_to_images(shown).map_err(|e| e.to_string())?));
         }
         if budget.checkpoint_every > 0 && tuner.step % budget.checkpoint_every == 0 {
@@ -364,7 +382,7 @@ fn run(input: PersonalizeInput, device: &Device, stop: &AtomicBool, send: &dyn F
             break;
         }
     }
-    let weights = dcgan_to_bytes(&tuner.generator).map_err(|e| e.to_string())?;
+    let weights = tuner.generator.to_bytes().map_err(|e| e.to_string())?;
     let weights_path = input.project.join("generator.safetensors");
     write_atomic(&weights_path, &weights).map_err(|e| format!("{}: {e}", weights_path.display()))?;
     let final_anchors = tuner.anchor_rows();

@@ -7,6 +7,7 @@
 
 pub mod checkpoint;
 pub mod edit;
+pub mod estimate;
 pub mod evaluate;
 pub mod invert;
 pub mod job;

@@ -14,7 +14,7 @@ use burn::tensor::{Tensor, TensorData};
 
 use super::loss::{LossWeights, ReconstructionLoss};
 use super::space::{BETA, mix, project_coefficients};
-use crate::generator::Dcgan64;
+use crate::generator::{FaceGenerator, Generator};
 
 /// How a projection runs.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,7 +56,7 @@ struct Coefficients {
 /// Projects `target` [1,3,64,64] (values in [0, 1]) into P_beta of `anchors` under `generator` (frozen).
 /// The generator, the loss's networks and the target must share one autodiff device.
 pub fn project_into_space(
-    generator: &Dcgan64,
+    generator: &Generator,
     loss: &ReconstructionLoss,
     anchors: &[Vec<f32>],
     target: Tensor<4>,
@@ -67,7 +67,7 @@ pub fn project_into_space(
     let w = Tensor::<2>::from_data(TensorData::new(anchors.concat(), [n, dim]), &device);
     let evaluate = |latents: Tensor<2>, weights: LossWeights| {
         let count = latents.dims()[0];
-        let images = (generator.forward(latents) + 1.0) / 2.0;
+        let images = (generator.faces(latents) + 1.0) / 2.0;
         loss.reconstruction(images, target.clone().repeat_dim(0, count), weights)
     };
     let values = |t: Tensor<1>| t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();

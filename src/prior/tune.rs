@@ -15,7 +15,7 @@ use burn::tensor::{Tensor, TensorData};
 
 use super::loss::{LossWeights, ReconstructionLoss};
 use super::organize::{OrganizationPlan, organization_loss};
-use crate::generator::Dcgan64;
+use crate::generator::{FaceGenerator, Generator};
 use crate::generator::latent::SplitMix64;
 
 /// How tuning runs.
@@ -72,7 +72,7 @@ struct Organizing {
 #[derive(Clone, Debug)]
 pub struct TunerState {
     /// The generator.
-    pub generator: Dcgan64,
+    pub generator: Generator,
     /// The anchors [N, latent_dim].
     pub anchors: Tensor<2>,
 }
@@ -81,7 +81,7 @@ pub struct TunerState {
 /// checkpoint, roll back or stop between steps.
 pub struct Tuner {
     /// The generator being tuned (on an autodiff device).
-    pub generator: Dcgan64,
+    pub generator: Generator,
     optimizer: burn::optim::ModuleOptimizer,
     anchors: AnchorParams,
     organizing: Option<Organizing>,
@@ -101,13 +101,13 @@ pub struct Tuner {
 impl Tuner {
     /// Starts tuning `generator` so that `anchors` [N, latent_dim] reproduce `photos` [N,3,64,64] in [0, 1].
     /// `first_step` continues the step count (and the batch order) of a resumed run.
-    pub fn new(generator: Dcgan64, anchors: Tensor<2>, photos: Tensor<4>, settings: &TuningSettings, seed: u64, first_step: usize) -> Self {
+    pub fn new(generator: Generator, anchors: Tensor<2>, photos: Tensor<4>, settings: &TuningSettings, seed: u64, first_step: usize) -> Self {
         let mut rng = SplitMix64(seed);
         for _ in 0..first_step * settings.batch {
             rng.uniform();
         }
         Self {
-            generator,
+            generator: generator.for_tuning(),
             optimizer: AdamConfig::new().init(),
             anchors: AnchorParams { w: Param::from_tensor(anchors.detach()) },
             organizing: None,
@@ -151,7 +151,7 @@ impl Tuner {
         let index = Tensor::<1, burn::tensor::Int>::from_data(TensorData::new(picks, [batch]), &device);
         let z = all.clone().select(0, index.clone());
         let target = self.photos.clone().select(0, index);
-        let output = (self.generator.forward(z) + 1.0) / 2.0;
+        let output = (self.generator.faces(z) + 1.0) / 2.0;
         // The reported loss leaves out the sampled identity term, so that steps stay comparable (the
         // divergence checks compare them); the gradient includes it.
         let weights = self.settings.weights.at_step(self.step);
@@ -237,14 +237,14 @@ impl Tuner {
 /// Returns the tuned generator and the number of steps taken. (The personalize job drives a [`Tuner`]
 /// itself, to checkpoint and roll back.)
 pub fn tune(
-    generator: Dcgan64,
+    generator: Generator,
     anchors: Tensor<2>,
     photos: Tensor<4>,
     loss: &ReconstructionLoss,
     settings: &TuningSettings,
     seed: u64,
     mut on_step: impl FnMut(TuningStep) -> ControlFlow<()>,
-) -> (Dcgan64, usize) {
+) -> (Generator, usize) {
     let mut tuner = Tuner::new(generator, anchors, photos, settings, seed, 0);
     while tuner.step < settings.steps {
         let step = tuner.step(loss);

@@ -16,7 +16,7 @@ use super::{StyleGan2Config, StyleGan2Error};
 /// The entry of a rosinality checkpoint that holds the generator used for sampling.
 const G_EMA: &str = "g_ema";
 /// The mean w stored next to `g_ema` by rosinality's convert_weight.py.
-const LATENT_AVG: &str = "latent_avg";
+pub(crate) const LATENT_AVG: &str = "latent_avg";
 
 /// Every tensor of the generator in `path` by rosinality key, as float32.
 pub(crate) fn read(path: &Path) -> Result<TensorMap, StyleGan2Error> {

@@ -211,7 +211,7 @@ impl StyleGan2 {
         let mut map = checkpoint::read(path)?;
         let config = checkpoint::infer_config(&map)?;
         let model = config.build(&mut WeightSource::checkpoint(&mut map, device))?;
-        let unused: Vec<_> = map.tensors.keys().filter(|k| !k.ends_with(".kernel")).collect();
+        let unused: Vec<_> = map.tensors.keys().filter(|k| !k.ends_with(".kernel") && *k != checkpoint::LATENT_AVG).collect();
         if !unused.is_empty() {
             log::warn!("{}: {} tensors not used: {unused:?}", map.file, unused.len());
         }
@@ -300,13 +300,21 @@ impl StyleGan2 {
     /// The synthesis network: W+ [N, n_latent, style_dim] -> images [N, 3, resolution, resolution].
     /// Panics if W+ has the wrong number of rows or explicit noise the wrong number of tensors.
     pub fn synthesis(&self, w_plus: Tensor<3>, noise: &Noise) -> Tensor<4> {
+        self.synthesis_up_to(w_plus, noise, self.resolution)
+    }
+
+    /// The synthesis network stopped at `side` pixels (a power of two from 4 to the resolution): the
+    /// ToRGB skip sum at that resolution, which is the coarse image the finer layers add detail to. Costs
+    /// only the layers up to `side`; used for previews and for tuning large models at a lower resolution.
+    pub fn synthesis_up_to(&self, w_plus: Tensor<3>, noise: &Noise, side: usize) -> Tensor<4> {
         let [n, rows, dim] = w_plus.dims();
         assert_eq!(rows, self.n_latent(), "W+ needs {} rows", self.n_latent());
+        let levels = (side.clamp(4, self.resolution).trailing_zeros() as usize).saturating_sub(2);
         let w = |i: usize| w_plus.clone().narrow(1, i, 1).reshape([n, dim]);
         let noises = self.layer_noise(noise, n);
         let mut out = self.conv1.forward(self.input.forward(n), w(0), noises[0].clone());
         let mut skip = self.to_rgb1.forward(out.clone(), w(1), None);
-        for (level, to_rgb) in self.to_rgbs.iter().enumerate() {
+        for (level, to_rgb) in self.to_rgbs.iter().enumerate().take(levels) {
             let i = 2 * level + 1;
             out = self.convs[2 * level].forward(out, w(i), noises[i].clone());
             out = self.convs[2 * level + 1].forward(out, w(i + 1), noises[i + 1].clone());
