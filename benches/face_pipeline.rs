@@ -65,7 +65,7 @@ fn run_single(photo: &Path, backend: &ComputeBackend, iters: usize) {
         let faces = detector.detect(&decoded.image);
         let t2 = Instant::now();
         let face = faces.first().expect("a face");
-        let points = face.landmarks.map(|p| [p[0] as f64, p[1] as f64]);
+        let points = face.points();
         let aligned = align(&decoded.image, &points, ALIGNED_SIZE);
         let inv = aligned.to_photo.inverse().expect("invertible");
         let t3 = Instant::now();

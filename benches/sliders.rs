@@ -15,13 +15,11 @@ use std::time::Instant;
 
 use burn::tensor::Device;
 use mystyle::backend::{self, BackendChoice, BackendKind, ComputeBackend};
-use mystyle::face::align::align;
 use mystyle::face::detect::FaceDetector;
+use mystyle::photoset::aligned_faces;
 use mystyle::prior::edit::{Base, Editor, Targets};
-use mystyle::prior::invert::InversionSettings;
 use mystyle::prior::job::{Budget, PersonalizeEvent, PersonalizeInput, PersonalizeJob};
 use mystyle::prior::organize::Attribute;
-use mystyle::prior::tune::TuningSettings;
 
 fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
     if v.is_empty() {
@@ -40,21 +38,8 @@ fn make_project(project: &Path) {
     let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/openpeople/P003"));
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir).expect("fixtures").filter_map(|e| Some(e.ok()?.path())).collect();
     paths.sort();
-    let photos = paths
-        .iter()
-        .filter_map(|p| {
-            let photo = image::open(p).ok()?.to_rgb8();
-            let face = detector.detect(&photo).into_iter().next()?;
-            Some(align(&photo, &face.landmarks.map(|q| [q[0] as f64, q[1] as f64]), 64).image)
-        })
-        .collect();
-    let budget = Budget {
-        inversion: InversionSettings { starts: 1, steps: 40, ..Default::default() },
-        tuning: TuningSettings { steps: 160, batch: 6, learning_rate: 1e-3, ..Default::default() },
-        checkpoint_every: 0,
-        preview_every: 0,
-        organize: true,
-    };
+    let photos = aligned_faces(&paths, &detector, 64);
+    let budget = Budget::short(40, 160, 6);
     let input = PersonalizeInput { photos, project: project.to_path_buf(), budget, resume: false, seed: 5, model: mystyle::generator::ModelSource::DefaultDcgan, memory_budget_bytes: mystyle::prior::job::TUNING_MEMORY_BYTES };
     let job = PersonalizeJob::spawn(input, Device::flex(), || {});
     while let Some(event) = job.wait() {

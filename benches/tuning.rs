@@ -17,8 +17,8 @@ use burn::tensor::{Tensor, TensorData};
 use image::RgbImage;
 use mystyle::attributes::image_tensor;
 use mystyle::backend::{self, BackendChoice, BackendKind, ComputeBackend};
-use mystyle::face::align::align;
 use mystyle::face::detect::FaceDetector;
+use mystyle::photoset::aligned_faces;
 use mystyle::generator::latent::normal_latents;
 use mystyle::generator::ModelSource;
 use mystyle::prior::job::{Budget, PersonalizeEvent, PersonalizeInput, PersonalizeJob};
@@ -34,15 +34,9 @@ fn faces(backend: &ComputeBackend) -> Vec<RgbImage> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir).expect("fixtures").filter_map(|e| Some(e.ok()?.path())).collect();
     paths.sort();
     let detector = FaceDetector::load(&backend.device).expect("detector");
-    paths
-        .iter()
-        .filter_map(|p| {
-            let photo = image::open(p).ok()?.to_rgb8();
-            let face = detector.detect(&photo).into_iter().next()?;
-            Some(align(&photo, &face.landmarks.map(|q| [q[0] as f64, q[1] as f64]), 64).image)
-        })
-        .take(PHOTOS)
-        .collect()
+    let mut faces = aligned_faces(&paths, &detector, 64);
+    faces.truncate(PHOTOS);
+    faces
 }
 
 fn rss_mb(field: &str) -> f64 {

@@ -201,6 +201,9 @@ pub struct PersonalizeArgs {
     /// tools/convert_nvidia_stylegan2.py).
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// Import the photos, print the time estimate, and stop (nothing is written).
+    #[arg(long)]
+    pub estimate: bool,
 }
 
 /// `--method` values.
@@ -433,6 +436,13 @@ fn personalize(backend: &ComputeBackend, args: &PersonalizeArgs) -> anyhow::Resu
         PresetArg::Best => Preset::Best,
     };
     let (entries, _) = import(backend, &args.paths)?;
+    if args.estimate {
+        let usable = entries.iter().filter(|e| e.status == PhotoStatus::Ok).count();
+        let budget = Budget { organize: args.method == MethodArg::Organized, ..Budget::for_preset(preset) };
+        let estimate = crate::prior::estimate::estimate(&model_source(args.model.as_deref()), usable, &budget, crate::prior::job::TUNING_MEMORY_BYTES, &backend.device)?;
+        println!("{}, {usable} usable photos, {:?} preset: {}", estimate.model, preset, estimate.describe());
+        return Ok(());
+    }
     let mut project = Project::new(args.out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
     project.settings.preset = preset;
     project.add_photos(&args.out, entries.iter().cloned())?;

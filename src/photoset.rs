@@ -166,7 +166,7 @@ pub fn analyse_photo(path: &Path, models: &SetModels) -> PhotoEntry {
 }
 
 fn measure_face(photo: &RgbImage, detection: Detection, models: &AttributeModels) -> FaceRecord {
-    let points: FivePoints = detection.landmarks.map(|p| [p[0] as f64, p[1] as f64]);
+    let points: FivePoints = detection.points();
     let aligned = align(photo, &points, ALIGNED_SIZE);
     let to_aligned = aligned.to_photo.inverse().unwrap_or(Affine::IDENTITY);
     let aligned_points = points.map(|p| to_aligned.apply(p));
@@ -323,6 +323,20 @@ fn mean_abs_difference(a: &RgbImage, b: &RgbImage) -> f32 {
 }
 
 /// Analyses every photo and makes the set-level decisions.
+/// The most confident face of each photo file, aligned at `size`, in the order given; files that do not
+/// decode or show no face are left out. For tools, tests and benchmarks that take a person's photos as
+/// they are (the import job adds statuses, the identity check and the rest).
+pub fn aligned_faces(paths: &[PathBuf], detector: &FaceDetector, size: u32) -> Vec<RgbImage> {
+    paths
+        .iter()
+        .filter_map(|path| {
+            let photo = load_photo(path).ok()?.image;
+            let face = detector.detect(&photo).into_iter().next()?;
+            Some(align(&photo, &face.points(), size).image)
+        })
+        .collect()
+}
+
 pub fn analyse_set(paths: &[PathBuf], models: &SetModels, mut progress: impl FnMut(usize, usize)) -> Vec<PhotoEntry> {
     let mut entries = Vec::with_capacity(paths.len());
     for (i, path) in paths.iter().enumerate() {

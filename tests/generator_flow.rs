@@ -10,38 +10,22 @@ use std::path::Path;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use image::RgbImage;
-use mystyle::face::align::align;
-use mystyle::face::detect::FaceDetector;
 use mystyle::generator::{FaceGenerator, ModelSource};
 use mystyle::imaging::export::save_atomic;
 use mystyle::prior::edit::{Base, Editor, Targets};
-use mystyle::prior::invert::InversionSettings;
 use mystyle::prior::job::{Budget, PersonalizeEvent, PersonalizeInput, PersonalizeJob, TUNING_MEMORY_BYTES};
 use mystyle::prior::organize::Attribute;
 use mystyle::prior::personal::PersonalPrior;
-use mystyle::prior::tune::TuningSettings;
 
 /// Six photos of openpeople P006 with different expressions, aligned at 64 px.
 fn faces() -> Vec<RgbImage> {
-    let detector = FaceDetector::load(&Device::flex()).unwrap();
-    ["neutral", "happy", "sad", "surprised", "smug", "angry"]
-        .iter()
-        .map(|n| {
-            let photo = image::open(common::fixture(&format!("openpeople/P006/{n}.jpg"))).unwrap().to_rgb8();
-            let face = &detector.detect(&photo)[0];
-            align(&photo, &face.landmarks.map(|p| [p[0] as f64, p[1] as f64]), 64).image
-        })
-        .collect()
+    common::faces("P006", &["neutral", "happy", "sad", "surprised", "smug", "angry"])
 }
 
 fn tiny_budget() -> Budget {
-    Budget {
-        inversion: InversionSettings { starts: 1, steps: 4, ..Default::default() },
-        tuning: TuningSettings { steps: 8, batch: 2, learning_rate: 1e-3, patience: 1000, ..Default::default() },
-        checkpoint_every: 4,
-        preview_every: 4,
-        organize: true,
-    }
+    let mut budget = Budget { checkpoint_every: 4, preview_every: 4, ..Budget::short(4, 8, 2) };
+    budget.tuning.patience = 1000;
+    budget
 }
 
 /// Personalizes, edits and exports with `model`; returns the exported image.

@@ -6,8 +6,6 @@ mod common;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use mystyle::attributes::image_tensor;
-use mystyle::face::align::align;
-use mystyle::face::detect::FaceDetector;
 use mystyle::generator::latent::normal_latents;
 use mystyle::generator::{FaceGenerator, Generator, ModelSource};
 use mystyle::prior::invert::{InversionSettings, invert};
@@ -40,9 +38,7 @@ fn inversion_recovers_generated_faces_and_fits_real_ones() {
     assert!(found.per_start.iter().all(|&l| l >= found.loss));
 
     // A real face (openpeople P003), aligned to 64 px.
-    let photo = image::open(common::fixture("openpeople/P003/neutral.jpg")).unwrap().to_rgb8();
-    let face = &FaceDetector::load(&Device::flex()).unwrap().detect(&photo)[0];
-    let aligned = align(&photo, &face.landmarks.map(|p| [p[0] as f64, p[1] as f64]), 64).image;
+    let aligned = common::faces("P003", &["neutral"]).remove(0);
     let target = image_tensor(&aligned, &device);
     let start = (0..3).map(|i| psnr(&generate(&generator, normal_latents(11, 3, 100)[i * 100..(i + 1) * 100].to_vec(), &device), &target)).fold(f32::MIN, f32::max);
     let found = invert(&generator, &loss, target.clone(), &settings, 11);

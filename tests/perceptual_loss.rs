@@ -7,14 +7,10 @@ mod common;
 use burn::tensor::Device;
 use image::{RgbImage, imageops};
 use mystyle::attributes::image_tensor;
-use mystyle::face::align::align;
-use mystyle::face::detect::FaceDetector;
 use mystyle::prior::loss::{LossWeights, ReconstructionLoss};
 
-fn aligned_face(person: &str, name: &str, device: &Device) -> RgbImage {
-    let photo = image::open(common::fixture(&format!("openpeople/{person}/{name}.jpg"))).unwrap().to_rgb8();
-    let face = &FaceDetector::load(device).unwrap().detect(&photo)[0];
-    align(&photo, &face.landmarks.map(|p| [p[0] as f64, p[1] as f64]), 64).image
+fn aligned_face(person: &str, name: &str) -> RgbImage {
+    common::faces(person, &[name]).remove(0)
 }
 
 fn mse(a: &RgbImage, b: &RgbImage) -> f64 {
@@ -38,7 +34,7 @@ fn blur_and_shift_rank_worse_than_an_equal_pixel_error_in_brightness() {
     let device = Device::flex();
     let loss = ReconstructionLoss::load(&device).unwrap();
     for (person, name) in [("P001", "neutral"), ("P004", "happy"), ("P005", "front_view")] {
-        let face = aligned_face(person, name, &device);
+        let face = aligned_face(person, name);
         let blurred = imageops::blur(&face, 1.2);
         let mut shifted = face.clone();
         imageops::replace(&mut shifted, &imageops::crop_imm(&face, 2, 0, 62, 64).to_image(), 0, 0);
@@ -59,7 +55,7 @@ fn blur_and_shift_rank_worse_than_an_equal_pixel_error_in_brightness() {
 fn reconstruction_loss_has_a_gradient_for_the_output() {
     let device = Device::flex().autodiff();
     let loss = ReconstructionLoss::load(&device).unwrap();
-    let face = aligned_face("P002", "neutral", &Device::flex());
+    let face = aligned_face("P002", "neutral");
     let target = image_tensor(&face, &device);
     let output = image_tensor(&imageops::blur(&face, 1.0), &device).require_grad();
     let grads = loss.reconstruction(output.clone(), target, LossWeights { perceptual: 1.0, identity: 1.0 }).sum().backward();
@@ -73,7 +69,7 @@ fn identity_term_keeps_a_person_closer_to_themselves_than_to_others() {
     let loss = ReconstructionLoss::load(&device).unwrap();
     let people = ["P001", "P002", "P003", "P004", "P005", "P006"];
     let faces: Vec<(RgbImage, RgbImage)> =
-        people.iter().map(|p| (aligned_face(p, "neutral", &device), aligned_face(p, "happy", &device))).collect();
+        people.iter().map(|p| (aligned_face(p, "neutral"), aligned_face(p, "happy"))).collect();
     let d = |a: &RgbImage, b: &RgbImage| {
         loss.identity_distance(image_tensor(a, &device), image_tensor(b, &device)).into_data().as_slice::<f32>().unwrap()[0]
     };

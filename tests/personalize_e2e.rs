@@ -7,32 +7,13 @@ mod common;
 
 use burn::tensor::Device;
 use image::RgbImage;
-use mystyle::face::align::align;
-use mystyle::face::detect::FaceDetector;
-use mystyle::prior::invert::InversionSettings;
 use mystyle::prior::job::{Budget, FACES_DIR, PersonalizeEvent, PersonalizeInput, PersonalizeJob};
-use mystyle::prior::tune::TuningSettings;
 
 /// Held out from tuning; the profile views are left out (extreme poses, which import flags).
 const HELD_OUT: [&str; 2] = ["pensive", "amateur_selfie"];
 
 fn training_faces() -> Vec<RgbImage> {
-    let detector = FaceDetector::load(&Device::flex()).unwrap();
-    let dir = common::fixture("openpeople/P006");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-    paths.sort();
-    paths
-        .iter()
-        .filter(|p| {
-            let stem = p.file_stem().unwrap().to_string_lossy();
-            !HELD_OUT.contains(&stem.as_ref()) && !stem.ends_with("_view")
-        })
-        .map(|p| {
-            let photo = image::open(p).unwrap().to_rgb8();
-            let face = &detector.detect(&photo)[0];
-            align(&photo, &face.landmarks.map(|q| [q[0] as f64, q[1] as f64]), 64).image
-        })
-        .collect()
+    common::all_faces("P006", |stem| !HELD_OUT.contains(&stem) && !stem.ends_with("_view"))
 }
 
 fn number(v: &serde_json::Value, path: &[&str]) -> f64 {
@@ -44,13 +25,7 @@ fn tuned_prior_beats_the_untuned_generator_and_eval_reports_it() {
     let faces = training_faces();
     assert_eq!(faces.len(), 16);
     let project = common::scratch("e2e.mystyle");
-    let budget = Budget {
-        inversion: InversionSettings { starts: 1, steps: 40, ..Default::default() },
-        tuning: TuningSettings { steps: 150, batch: 6, learning_rate: 1e-3, ..Default::default() },
-        checkpoint_every: 50,
-        preview_every: 0,
-        organize: true,
-    };
+    let budget = Budget { checkpoint_every: 50, ..Budget::short(40, 150, 6) };
     let input = PersonalizeInput { photos: faces, project: project.clone(), budget, resume: false, seed: 3, model: mystyle::generator::ModelSource::DefaultDcgan, memory_budget_bytes: mystyle::prior::job::TUNING_MEMORY_BYTES };
     let job = PersonalizeJob::spawn(input, Device::flex(), || {});
     let mut finished = false;

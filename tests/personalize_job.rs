@@ -8,22 +8,12 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use image::RgbImage;
-use mystyle::face::align::align;
-use mystyle::face::detect::FaceDetector;
 use mystyle::prior::invert::InversionSettings;
 use mystyle::prior::job::{Budget, PersonalizeEvent, PersonalizeInput, PersonalizeJob};
 use mystyle::prior::tune::TuningSettings;
 
 fn photos(names: &[&str]) -> Vec<RgbImage> {
-    let detector = FaceDetector::load(&Device::flex()).unwrap();
-    names
-        .iter()
-        .map(|n| {
-            let photo = image::open(common::fixture(&format!("openpeople/P006/{n}.jpg"))).unwrap().to_rgb8();
-            let face = &detector.detect(&photo)[0];
-            align(&photo, &face.landmarks.map(|p| [p[0] as f64, p[1] as f64]), 64).image
-        })
-        .collect()
+    common::faces("P006", names)
 }
 
 fn small_budget(steps: usize, learning_rate: f64) -> Budget {

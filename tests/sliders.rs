@@ -13,41 +13,20 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use image::RgbImage;
-use mystyle::face::align::align;
-use mystyle::face::detect::FaceDetector;
 use mystyle::prior::edit::{Base, EditEvent, EditJob, EditRequest, Editor, Targets};
 use mystyle::prior::evaluate;
-use mystyle::prior::invert::InversionSettings;
 use mystyle::prior::job::{Budget, PersonalizeEvent, PersonalizeInput, PersonalizeJob};
 use mystyle::prior::organize::{Attribute, CONTROLS_FILE, Controls, Method};
 use mystyle::prior::personal::PersonalPrior;
-use mystyle::prior::tune::TuningSettings;
 
 const PERSON: &str = "P003";
 
 fn faces() -> Vec<RgbImage> {
-    let detector = FaceDetector::load(&Device::flex()).unwrap();
-    let dir = common::fixture(&format!("openpeople/{PERSON}"));
-    let mut paths: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-    paths.sort();
-    paths
-        .iter()
-        .filter_map(|p| {
-            let photo = image::open(p).unwrap().to_rgb8();
-            let face = detector.detect(&photo).into_iter().next()?;
-            Some(align(&photo, &face.landmarks.map(|q| [q[0] as f64, q[1] as f64]), 64).image)
-        })
-        .collect()
+    common::all_faces(PERSON, |_| true)
 }
 
 fn personalize(project: &Path, faces: Vec<RgbImage>) -> Vec<String> {
-    let budget = Budget {
-        inversion: InversionSettings { starts: 1, steps: 40, ..Default::default() },
-        tuning: TuningSettings { steps: 160, batch: 6, learning_rate: 1e-3, ..Default::default() },
-        checkpoint_every: 80,
-        preview_every: 0,
-        organize: true,
-    };
+    let budget = Budget { checkpoint_every: 80, ..Budget::short(40, 160, 6) };
     let input = PersonalizeInput { photos: faces, project: project.to_path_buf(), budget, resume: false, seed: 5, model: mystyle::generator::ModelSource::DefaultDcgan, memory_budget_bytes: mystyle::prior::job::TUNING_MEMORY_BYTES };
     let job = PersonalizeJob::spawn(input, Device::flex(), || {});
     let mut report = Vec::new();

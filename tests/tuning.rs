@@ -10,8 +10,6 @@ use burn::module::Module;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use mystyle::attributes::image_tensor;
-use mystyle::face::align::align;
-use mystyle::face::detect::FaceDetector;
 use mystyle::generator::{FaceGenerator, ModelSource};
 use mystyle::prior::invert::{InversionSettings, invert};
 use mystyle::prior::loss::ReconstructionLoss;
@@ -25,16 +23,8 @@ fn psnr(a: Tensor<4>, b: Tensor<4>) -> f32 {
 #[test]
 fn tuned_generator_reconstructs_the_person_better_than_the_untuned_one() {
     let device = Device::flex().autodiff();
-    let detector = FaceDetector::load(&Device::flex()).unwrap();
     let names = ["neutral", "happy", "sad", "angry", "surprised", "smug", "front_view", "studio_portrait"];
-    let faces: Vec<Tensor<4>> = names
-        .iter()
-        .map(|n| {
-            let photo = image::open(common::fixture(&format!("openpeople/P001/{n}.jpg"))).unwrap().to_rgb8();
-            let face = &detector.detect(&photo)[0];
-            image_tensor(&align(&photo, &face.landmarks.map(|p| [p[0] as f64, p[1] as f64]), 64).image, &device)
-        })
-        .collect();
+    let faces: Vec<Tensor<4>> = common::faces("P001", &names).iter().map(|f| image_tensor(f, &device)).collect();
     let photos = Tensor::cat(faces.clone(), 0);
     let loss = ReconstructionLoss::load(&device).unwrap();
     let frozen = ModelSource::DefaultDcgan.load(&device).unwrap().freeze();

@@ -14,6 +14,11 @@ pub struct Detection {
 }
 
 impl Detection {
+    /// The five landmarks as alignment points.
+    pub fn points(&self) -> crate::face::align::FivePoints {
+        self.landmarks.map(|p| [p[0] as f64, p[1] as f64])
+    }
+
     /// Intersection over union of two boxes.
     pub fn iou(&self, other: &Detection) -> f32 {
         let [ax, ay, aw, ah] = self.bbox;

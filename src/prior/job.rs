@@ -85,6 +85,18 @@ impl Budget {
             organize: true,
         }
     }
+
+    /// A short budget for tests and benchmarks: one inversion start of `inversion_steps`, `tuning_steps`
+    /// steps of `batch` at a learning rate of 1e-3, organized, no checkpoints or previews.
+    pub fn short(inversion_steps: usize, tuning_steps: usize, batch: usize) -> Self {
+        Self {
+            inversion: InversionSettings { starts: 1, steps: inversion_steps, ..Default::default() },
+            tuning: TuningSettings { steps: tuning_steps, batch, learning_rate: 1e-3, ..Default::default() },
+            checkpoint_every: 0,
+            preview_every: 0,
+            organize: true,
+        }
+    }
 }
 
 /// What to personalize.

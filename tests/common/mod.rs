@@ -44,6 +44,29 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// The faces of openpeople person `person`'s photos `names` (file stems), aligned at 64 px, in that order.
+pub fn faces(person: &str, names: &[&str]) -> Vec<image::RgbImage> {
+    let paths: Vec<PathBuf> = names.iter().map(|n| fixture(&format!("openpeople/{person}/{n}.jpg"))).collect();
+    aligned(&paths)
+}
+
+/// The faces of every photo of openpeople person `person` whose file stem passes `keep`, aligned at 64 px,
+/// in name order.
+pub fn all_faces(person: &str, keep: impl Fn(&str) -> bool) -> Vec<image::RgbImage> {
+    let dir = fixture(&format!("openpeople/{person}"));
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    paths.retain(|p| p.extension().is_some_and(|x| x == "jpg") && keep(&p.file_stem().unwrap().to_string_lossy()));
+    paths.sort();
+    aligned(&paths)
+}
+
+fn aligned(paths: &[PathBuf]) -> Vec<image::RgbImage> {
+    let detector = mystyle::face::detect::FaceDetector::load(&burn::tensor::Device::flex()).unwrap();
+    let faces = mystyle::photoset::aligned_faces(paths, &detector, 64);
+    assert_eq!(faces.len(), paths.len(), "a fixture photo without a face");
+    faces
+}
+
 /// Mean and standard deviation of a slice.
 pub fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     let n = values.clone().count() as f64;
