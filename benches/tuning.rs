@@ -5,6 +5,8 @@
 //! tools/build_face_models.py exists).
 //!
 //!     cargo bench --bench tuning        # MYSTYLE_BENCH_STEPS=300 (the Fast preset's tuning steps)
+//!     MYSTYLE_BENCH_MODEL=ffhq.pt MYSTYLE_BENCH_STEPS=8 cargo bench --bench tuning
+//!                                       # tuning steps of a StyleGAN2 checkpoint: step time, memory
 //!
 //! Each configuration runs in its own process. The faces are 20 openpeople P006 fixtures, aligned; the
 //! latents are fixed normal vectors (the cost of a step does not depend on them).
@@ -21,7 +23,8 @@ use mystyle::face::detect::FaceDetector;
 use mystyle::photoset::aligned_faces;
 use mystyle::generator::latent::normal_latents;
 use mystyle::generator::ModelSource;
-use mystyle::prior::job::{Budget, PersonalizeEvent, PersonalizeInput, PersonalizeJob};
+use mystyle::generator::FaceGenerator;
+use mystyle::prior::job::{Budget, PersonalizeEvent, PersonalizeInput, PersonalizeJob, TUNING_MEMORY_BYTES};
 use mystyle::prior::loss::ReconstructionLoss;
 use mystyle::prior::tune::{Tuner, TuningSettings};
 use mystyle::project::Preset;
@@ -57,10 +60,17 @@ fn run_steps(backend: &ComputeBackend, steps: usize) {
     let faces = faces(backend);
     let n = faces.len();
     let photos = Tensor::cat(faces.iter().map(|f| image_tensor(f, &device)).collect(), 0);
-    let anchors = Tensor::<2>::from_data(TensorData::new(normal_latents(0, n, 100), [n, 100]), &device);
+    let model = model_source();
+    let generator = model.load(&device).expect("generator");
+    let anchors = if model == ModelSource::DefaultDcgan {
+        Tensor::<2>::from_data(TensorData::new(normal_latents(0, n, 100), [n, 100]), &device)
+    } else {
+        generator.random_latents(0, n)
+    };
+    let batch = generator.tuning_batch(BATCH, TUNING_MEMORY_BYTES);
     let loss = ReconstructionLoss::load(&device).expect("loss networks");
-    let settings = TuningSettings { steps: usize::MAX, batch: BATCH, learning_rate: 1e-3, patience: usize::MAX, ..Default::default() };
-    let mut tuner = Tuner::new(ModelSource::DefaultDcgan.load(&device).expect("generator"), anchors, photos, &settings, 1, 0);
+    let settings = TuningSettings { steps: usize::MAX, batch, learning_rate: 1e-3, patience: usize::MAX, ..Default::default() };
+    let mut tuner = Tuner::new(generator, anchors, photos, &settings, 1, 0);
     for _ in 0..3 {
         tuner.step(&loss);
     }
@@ -80,7 +90,7 @@ fn run_steps(backend: &ComputeBackend, steps: usize) {
     // Steps with the sampled identity term cost more: the mean is the throughput.
     let mean = times.iter().sum::<f64>() / times.len() as f64;
     println!("photos {n}\nsteps {steps}\nmean_step_ms {mean:.1}\nmedian_step_ms {:.1}\nmax_step_ms {:.1}", quantile(times.clone(), 0.5), quantile(times, 1.0));
-    println!("photos_per_s {:.2}\nwall_s {wall:.1}\nfirst_loss {first:.4}\nlast_loss {last:.4}", BATCH as f64 / (mean / 1e3));
+    println!("photos_per_s {:.2}\nwall_s {wall:.1}\nfirst_loss {first:.4}\nlast_loss {last:.4}\nbatch {batch}", batch as f64 / (mean / 1e3));
     println!("rss_by_step {}\npeak_rss_mb {:.0}", rss.join(","), rss_mb("VmHWM:"));
 }
 
@@ -104,6 +114,11 @@ fn run_fast_preset(backend: &ComputeBackend) {
             _ => {}
         }
     }
+}
+
+/// The generator tuned: the embedded DCGAN, or the StyleGAN2 checkpoint in MYSTYLE_BENCH_MODEL.
+fn model_source() -> ModelSource {
+    std::env::var_os("MYSTYLE_BENCH_MODEL").map_or(ModelSource::DefaultDcgan, |p| ModelSource::checkpoint(Path::new(&p)))
 }
 
 type Values = Vec<(String, String)>;
@@ -139,6 +154,15 @@ fn main() {
         parse(&String::from_utf8_lossy(&out.stdout))
     };
     let mut rows: Vec<(String, Values)> = Vec::new();
+    if model_source() != ModelSource::DefaultDcgan {
+        // A user's StyleGAN2: its tuning steps on the CPU only (memory and time per step at the chosen batch).
+        let v = run("steps", "cpu", steps);
+        println!("\n{} tuning on {PHOTOS} faces (batch {} after the memory limit)", model_source(), v.iter().find(|(k, _)| k == "batch").map_or("?", |(_, b)| b));
+        for (k, x) in &v {
+            println!("{k}: {x}");
+        }
+        return;
+    }
     let mut cpu = run("steps", "cpu", steps);
     cpu.extend(run("fast", "cpu", 0));
     rows.push((format!("burn {}", ComputeBackend::cpu().describe()), cpu));

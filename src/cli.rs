@@ -440,6 +440,7 @@ fn personalize(backend: &ComputeBackend, args: &PersonalizeArgs) -> anyhow::Resu
         let usable = entries.iter().filter(|e| e.status == PhotoStatus::Ok).count();
         let budget = Budget { organize: args.method == MethodArg::Organized, ..Budget::for_preset(preset) };
         let estimate = crate::prior::estimate::estimate(&model_source(args.model.as_deref()), usable, &budget, crate::prior::job::TUNING_MEMORY_BYTES, &backend.device)?;
+        log::debug!("{estimate:?}");
         println!("{}, {usable} usable photos, {:?} preset: {}", estimate.model, preset, estimate.describe());
         return Ok(());
     }

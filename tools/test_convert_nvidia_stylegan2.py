@@ -580,6 +580,18 @@ def write(root, rel, text):
     path.write_text(textwrap.dedent(text).lstrip())
 
 
+def write_stand_ins(fake):
+    """Writes the stand-in packages torch_utils, dnnlib and training under `fake` (a PYTHONPATH
+    root). Also used by tools/build_nvidia_fixture.py."""
+    write(fake, "torch_utils/__init__.py", "")
+    write(fake, "torch_utils/persistence.py", FAKE_PERSISTENCE)
+    write(fake, "dnnlib/__init__.py", "from .util import EasyDict\n")
+    write(fake, "dnnlib/util.py", FAKE_DNNLIB_UTIL)
+    write(fake, "training/__init__.py", "")
+    write(fake, "training/networks.py", FAKE_NETWORKS)
+    write(fake, "training/networks_stylegan3.py", FAKE_NETWORKS_SG3)
+
+
 def run_converter(src, dst, cwd):
     proc = subprocess.run([sys.executable, "-I", str(CONVERTER), str(src), str(dst)], cwd=cwd,
                           capture_output=True, text=True, env={"PATH": os.environ.get("PATH", "")})
@@ -622,13 +634,7 @@ def main():
         tmp = Path(tmp)
         fake, work = tmp / "fake", tmp / "work"
         work.mkdir()
-        write(fake, "torch_utils/__init__.py", "")
-        write(fake, "torch_utils/persistence.py", FAKE_PERSISTENCE)
-        write(fake, "dnnlib/__init__.py", "from .util import EasyDict\n")
-        write(fake, "dnnlib/util.py", FAKE_DNNLIB_UTIL)
-        write(fake, "training/__init__.py", "")
-        write(fake, "training/networks.py", FAKE_NETWORKS)
-        write(fake, "training/networks_stylegan3.py", FAKE_NETWORKS_SG3)
+        write_stand_ins(fake)
         write(fake, "build.py", BUILD)
         env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(fake)}
         proc = subprocess.run([sys.executable, str(fake / "build.py"), str(work)], cwd=fake, env=env,

@@ -82,7 +82,9 @@ impl StyleGan2Face {
         let device = net.device();
         let z = Tensor::<2>::from_data(TensorData::new(normal_latents(0x5EED, 512, dim), [512, dim]), &device);
         let sample = net.mapping(z);
-        let w_avg = w_avg.unwrap_or_else(|| net.mean_latent(MEAN_LATENT_SAMPLES, 0x3EA7));
+        // Constants: no autodiff history (on an autodiff device, a history would be consumed by the first
+        // backward pass that used it).
+        let w_avg = w_avg.unwrap_or_else(|| net.mean_latent(MEAN_LATENT_SAMPLES, 0x3EA7)).detach();
         let spread: f32 = (sample - w_avg.clone()).powf_scalar(2.0).mean().sqrt().into_scalar();
         Self { net, w_avg, w_spread: spread.max(1e-6) }
     }
@@ -119,7 +121,7 @@ impl FaceGenerator for StyleGan2Face {
     fn random_latents(&self, seed: u64, count: usize) -> Tensor<2> {
         let dim = self.latent_dim();
         let z = Tensor::<2>::from_data(TensorData::new(normal_latents(seed, count, dim), [count, dim]), &self.device());
-        self.net.mapping(z)
+        self.net.mapping(z).detach()
     }
     fn latent_penalty(&self, latents: Tensor<2>) -> Tensor<1> {
         let n = latents.dims()[0];

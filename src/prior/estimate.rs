@@ -1,14 +1,17 @@
-//! How long personalizing will take with a given generator, before starting: one training step on one
-//! face (generator forward, reconstruction loss, backward) is timed on the device, and the job's work is
-//! counted in such face-steps (every anchor start and step, every tuned photo and step). On the default
-//! DCGAN this predicts the measured Fast preset within about 10% (BENCHMARKS.md).
+//! How long personalizing will take with a given generator, before starting: the job's own tuning and
+//! inversion steps are timed on the device on one face, and the job's work is counted in them (every
+//! anchor step, every tuned photo and step). BENCHMARKS.md compares the estimate with measured runs.
 
 use std::time::Instant;
 
 use burn::tensor::{Device, Tensor};
 
+use burn::module::Module;
+
+use super::invert::{InversionSettings, invert};
 use super::job::Budget;
-use super::loss::ReconstructionLoss;
+use super::loss::{IDENTITY_EVERY, ReconstructionLoss};
+use super::tune::{Tuner, TuningSettings};
 use crate::generator::{FACE_SIZE, FaceGenerator, ModelSource};
 
 /// A time estimate for one personalize job.
@@ -18,7 +21,7 @@ pub struct Estimate {
     pub model: String,
     /// Its output side in pixels.
     pub resolution: usize,
-    /// Seconds per face per optimizer step (forward, loss and backward), as timed.
+    /// Seconds per face per tuning step at the job's batch (forward, loss, backward, update), from the timings.
     pub face_step_seconds: f64,
     /// Photos tuned per step (after the memory limit).
     pub batch: usize,
@@ -59,30 +62,56 @@ pub fn duration(seconds: f64) -> String {
 }
 
 /// Estimates personalizing `photos` photos with the generator of `model` and `budget` on `device` (the
-/// plain device; the timing runs on its autodiff form). Loads the model and the loss networks.
+/// plain device; the timing runs on its autodiff form). Loads the model and the loss networks, then times
+/// the job's own code on random faces: tuning steps of one and of two faces without, and of one face with,
+/// the sampled identity term (after a warm-up step), and inversions of one and two steps of the budget's
+/// starts. That costs about a dozen face-steps (about a minute for a 1024 px StyleGAN2 on 2 CPU cores).
 pub fn estimate(model: &ModelSource, photos: usize, budget: &Budget, memory_bytes: f64, device: &Device) -> anyhow::Result<Estimate> {
     let device = device.clone().autodiff();
-    let generator = model.load(&device)?.for_tuning();
+    let generator = model.load(&device)?;
     let loss = ReconstructionLoss::load(&device)?;
     let target = Tensor::<4>::full([1, 3, FACE_SIZE, FACE_SIZE], 0.5, &device);
-    let mut best = f64::INFINITY;
-    for seed in 0..2 {
-        let latent = generator.random_latents(seed, 1).detach().require_grad();
+    let anchors = generator.random_latents(0, 2).detach();
+    let timed = |tuner: &mut Tuner| {
         let started = Instant::now();
-        let face = (generator.faces(latent) + 1.0) / 2.0;
-        let total = loss.reconstruction(face, target.clone(), budget.tuning.weights.at_step(1)).mean();
-        let _gradients = total.backward();
-        best = best.min(started.elapsed().as_secs_f64());
-    }
+        tuner.step(&loss);
+        started.elapsed().as_secs_f64()
+    };
+    let tuner = |batch: usize, first_step: usize| {
+        let settings = TuningSettings { batch, steps: usize::MAX, patience: usize::MAX, ..budget.tuning.clone() };
+        let rows = anchors.clone().narrow(0, 0, batch);
+        Tuner::new(generator.clone(), rows, target.clone().repeat_dim(0, batch), &settings, 0, first_step)
+    };
+    let mut plain = tuner(1, 0);
+    plain.step(&loss);
+    let plain_seconds = timed(&mut plain);
+    // A step of two photos: what each further photo in a batch adds (the optimizer's update does not grow).
+    let per_further_photo = (timed(&mut tuner(2, 0)) - plain_seconds).max(plain_seconds / 4.0);
+    let identity_seconds = timed(&mut tuner(1, IDENTITY_EVERY - 1));
+    // An inversion also draws its starts and scores them at the end: the step is the difference between a
+    // two-step and a one-step run.
+    let frozen = generator.clone().freeze();
+    let inversion = |steps: usize| {
+        let started = Instant::now();
+        invert(&frozen, &loss, target.clone(), &InversionSettings { steps, ..budget.inversion.clone() }, 0);
+        started.elapsed().as_secs_f64()
+    };
+    let one = inversion(1);
+    let inversion_step = (inversion(2) - one).max(one / 3.0);
+
+    let every = IDENTITY_EVERY as f64;
+    let identity_extra = (identity_seconds - plain_seconds).max(0.0) / every;
+    let starts = budget.inversion.starts.max(1) as f64;
     let batch = generator.tuning_batch(budget.tuning.batch, memory_bytes);
-    let inversion = &budget.inversion;
+    let faces = batch.min(photos.max(1)) as f64;
+    let step = plain_seconds + per_further_photo * (faces - 1.0) + identity_extra * faces;
     Ok(Estimate {
         model: generator.name(),
         resolution: generator.resolution(),
-        face_step_seconds: best,
+        face_step_seconds: step / faces,
         batch,
-        anchors_seconds: best * (photos * inversion.starts.max(1) * inversion.steps) as f64,
-        tuning_seconds: best * (budget.tuning.steps * batch.min(photos.max(1))) as f64,
+        anchors_seconds: (photos * budget.inversion.steps) as f64 * (inversion_step + starts * identity_extra),
+        tuning_seconds: step * budget.tuning.steps as f64,
     })
 }
 

@@ -197,8 +197,16 @@ impl PersonalizeJob {
                     let _ = tx.send(event);
                     wake();
                 };
-                if let Err(message) = run(input, &device.autodiff(), &stop, &send) {
-                    send(PersonalizeEvent::Failed(message));
+                // A panic deep in a backend (a lost GPU, a bug) ends the job with a message, never silently;
+                // the last checkpoint on disk stays resumable.
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(input, &device.autodiff(), &stop, &send)));
+                match outcome {
+                    Ok(Ok(())) => {}
+                    Ok(Err(message)) => send(PersonalizeEvent::Failed(message)),
+                    Err(panic) => send(PersonalizeEvent::Failed(format!(
+                        "the personalize job crashed: {}; the last checkpoint is kept (resume to continue)",
+                        crate::backend::panic_message(&panic)
+                    ))),
                 }
             })
             .expect("spawning a thread only fails when the OS is out of resources");
