@@ -204,6 +204,10 @@ pub struct PersonalizeArgs {
     /// Import the photos, print the time estimate, and stop (nothing is written).
     #[arg(long)]
     pub estimate: bool,
+    /// Also tune on photos flagged as extreme poses (profile views): they give the yaw slider its range,
+    /// though the pose estimate saturates near 55 degrees.
+    #[arg(long)]
+    pub include_extreme_poses: bool,
 }
 
 /// `--method` values.
@@ -436,8 +440,9 @@ fn personalize(backend: &ComputeBackend, args: &PersonalizeArgs) -> anyhow::Resu
         PresetArg::Best => Preset::Best,
     };
     let (entries, _) = import(backend, &args.paths)?;
+    let used = |e: &&PhotoEntry| e.status == PhotoStatus::Ok || (args.include_extreme_poses && e.status == PhotoStatus::ExtremePose);
     if args.estimate {
-        let usable = entries.iter().filter(|e| e.status == PhotoStatus::Ok).count();
+        let usable = entries.iter().filter(used).count();
         let budget = Budget { organize: args.method == MethodArg::Organized, ..Budget::for_preset(preset) };
         let estimate = crate::prior::estimate::estimate(&model_source(args.model.as_deref()), usable, &budget, crate::prior::job::TUNING_MEMORY_BYTES, &backend.device)?;
         log::debug!("{estimate:?}");
@@ -447,10 +452,10 @@ fn personalize(backend: &ComputeBackend, args: &PersonalizeArgs) -> anyhow::Resu
     let mut project = Project::new(args.out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
     project.settings.preset = preset;
     project.add_photos(&args.out, entries.iter().cloned())?;
-    for entry in entries.iter().filter(|e| e.status != PhotoStatus::Ok) {
+    for entry in entries.iter().filter(|e| !used(e)) {
         eprintln!("left out {}: {} ({})", entry.path.display(), entry.status.label(), entry.reason);
     }
-    let photos: Vec<_> = entries.iter().filter(|e| e.status == PhotoStatus::Ok).filter_map(|e| e.face()).map(|f| f.aligned_generator.clone()).collect();
+    let photos: Vec<_> = entries.iter().filter(used).filter_map(|e| e.face()).map(|f| f.aligned_generator.clone()).collect();
     project.save(&args.out)?;
     let budget = Budget { organize: args.method == MethodArg::Organized, ..Budget::for_preset(preset) };
     let model = model_source(args.model.as_deref());
