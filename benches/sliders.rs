@@ -40,7 +40,7 @@ fn make_project(project: &Path) {
     paths.sort();
     let photos = aligned_faces(&paths, &detector, 64);
     let budget = Budget::short(40, 160, 6);
-    let input = PersonalizeInput { photos, project: project.to_path_buf(), budget, resume: false, seed: 5, model: mystyle::generator::ModelSource::DefaultDcgan, memory_budget_bytes: mystyle::prior::job::TUNING_MEMORY_BYTES };
+    let input = PersonalizeInput { photos, project: project.to_path_buf(), budget, resume: false, seed: 5, model: mystyle::generator::ModelSource::DefaultDcgan, memory_budget_bytes: mystyle::prior::job::TUNING_MEMORY_BYTES, mirror_profiles: false };
     let job = PersonalizeJob::spawn(input, Device::flex(), || {});
     while let Some(event) = job.wait() {
         if let PersonalizeEvent::Failed(m) = event {

@@ -99,7 +99,7 @@ fn run_fast_preset(backend: &ComputeBackend) {
     let faces = faces(backend);
     let project = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-fast.mystyle");
     let _ = std::fs::remove_dir_all(&project);
-    let input = PersonalizeInput { photos: faces, project, budget: Budget::for_preset(Preset::Fast), resume: false, seed: 1, model: mystyle::generator::ModelSource::DefaultDcgan, memory_budget_bytes: mystyle::prior::job::TUNING_MEMORY_BYTES };
+    let input = PersonalizeInput { photos: faces, project, budget: Budget::for_preset(Preset::Fast), resume: false, seed: 1, model: mystyle::generator::ModelSource::DefaultDcgan, memory_budget_bytes: mystyle::prior::job::TUNING_MEMORY_BYTES, mirror_profiles: false };
     let started = Instant::now();
     let job = PersonalizeJob::spawn(input, backend.device.clone(), || {});
     let mut anchors_s = f64::NAN;

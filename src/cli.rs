@@ -208,6 +208,10 @@ pub struct PersonalizeArgs {
     /// though the pose estimate saturates near 55 degrees.
     #[arg(long)]
     pub include_extreme_poses: bool,
+    /// Also tune on mirrored copies of turned faces (15 degrees of yaw or more), so that the yaw slider has
+    /// photos on both sides.
+    #[arg(long)]
+    pub mirror_profiles: bool,
 }
 
 /// `--method` values.
@@ -461,7 +465,7 @@ fn personalize(backend: &ComputeBackend, args: &PersonalizeArgs) -> anyhow::Resu
     let model = model_source(args.model.as_deref());
     let estimate = crate::prior::estimate::estimate(&model, photos.len(), &budget, crate::prior::job::TUNING_MEMORY_BYTES, &backend.device)?;
     eprintln!("model: {}; {}", estimate.model, estimate.describe());
-    let input = PersonalizeInput { photos, project: args.out.clone(), budget, resume: args.resume, seed: 1, model: model.clone(), memory_budget_bytes: crate::prior::job::TUNING_MEMORY_BYTES };
+    let input = PersonalizeInput { photos, project: args.out.clone(), budget, resume: args.resume, seed: 1, model: model.clone(), memory_budget_bytes: crate::prior::job::TUNING_MEMORY_BYTES, mirror_profiles: args.mirror_profiles };
     let job = PersonalizeJob::spawn(input, backend.device.clone(), || {});
     while let Some(event) = job.wait() {
         match event {

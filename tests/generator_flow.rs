@@ -39,6 +39,7 @@ fn flow(model: ModelSource, name: &str) -> RgbImage {
         seed: 2,
         model: model.clone(),
         memory_budget_bytes: TUNING_MEMORY_BYTES,
+        mirror_profiles: false,
     };
     let job = PersonalizeJob::spawn(input, Device::flex(), || {});
     let (mut previews, mut finished) = (0, false);

@@ -26,7 +26,7 @@ fn tuned_prior_beats_the_untuned_generator_and_eval_reports_it() {
     assert_eq!(faces.len(), 16);
     let project = common::scratch("e2e.mystyle");
     let budget = Budget { checkpoint_every: 50, ..Budget::short(40, 150, 6) };
-    let input = PersonalizeInput { photos: faces, project: project.clone(), budget, resume: false, seed: 3, model: mystyle::generator::ModelSource::DefaultDcgan, memory_budget_bytes: mystyle::prior::job::TUNING_MEMORY_BYTES };
+    let input = PersonalizeInput { photos: faces, project: project.clone(), budget, resume: false, seed: 3, model: mystyle::generator::ModelSource::DefaultDcgan, memory_budget_bytes: mystyle::prior::job::TUNING_MEMORY_BYTES, mirror_profiles: false };
     let job = PersonalizeJob::spawn(input, Device::flex(), || {});
     let mut finished = false;
     while let Some(event) = job.wait() {

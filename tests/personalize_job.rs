@@ -28,7 +28,7 @@ fn small_budget(steps: usize, learning_rate: f64) -> Budget {
 
 /// Runs a job to its end, cancelling once `cancel_at` steps are done; returns every event.
 fn run(project: &Path, photos: Vec<RgbImage>, budget: Budget, resume: bool, cancel_at: Option<usize>) -> Vec<PersonalizeEvent> {
-    let input = PersonalizeInput { photos, project: project.to_path_buf(), budget, resume, seed: 9, model: mystyle::generator::ModelSource::DefaultDcgan, memory_budget_bytes: mystyle::prior::job::TUNING_MEMORY_BYTES };
+    let input = PersonalizeInput { photos, project: project.to_path_buf(), budget, resume, seed: 9, model: mystyle::generator::ModelSource::DefaultDcgan, memory_budget_bytes: mystyle::prior::job::TUNING_MEMORY_BYTES, mirror_profiles: false };
     let job = PersonalizeJob::spawn(input, Device::flex(), || {});
     let mut events = Vec::new();
     while let Some(event) = job.wait() {
@@ -151,4 +151,39 @@ fn samples_look_like_the_person(project: &Path, faces: &[RgbImage]) {
         .unwrap();
     assert!(status.success());
     assert_eq!(image::open(&out).unwrap().to_rgb8().dimensions(), (2 * 66 + 2, 2 * 66 + 2));
+}
+
+#[test]
+fn turned_faces_are_also_used_mirrored_when_asked() {
+    let faces = photos(&["neutral", "left_view", "happy"]);
+    let project = common::scratch("job_mirrored");
+    let input = PersonalizeInput {
+        photos: faces.clone(),
+        project: project.clone(),
+        budget: Budget::short(2, 2, 2),
+        resume: false,
+        seed: 9,
+        model: mystyle::generator::ModelSource::DefaultDcgan,
+        memory_budget_bytes: mystyle::prior::job::TUNING_MEMORY_BYTES,
+        mirror_profiles: true,
+    };
+    let job = PersonalizeJob::spawn(input, Device::flex(), || {});
+    let mut warnings = Vec::new();
+    let mut finished = false;
+    while let Some(event) = job.wait() {
+        match event {
+            PersonalizeEvent::Warning(w) => warnings.push(w),
+            PersonalizeEvent::Finished { .. } => finished = true,
+            PersonalizeEvent::Failed(m) => panic!("{m}"),
+            _ => {}
+        }
+    }
+    assert!(finished);
+    assert!(warnings.iter().any(|w| w.starts_with("1 turned face(s) also used mirrored")), "{warnings:?}");
+    // Only the profile view (yaw about 60 degrees) is mirrored; it joins the faces and the anchors.
+    let saved = mystyle::prior::personal::PersonalPrior::training_faces(&project).unwrap();
+    assert_eq!(saved.len(), 4);
+    assert_eq!(saved[3], image::imageops::flip_horizontal(&faces[1]));
+    let anchors: Vec<Vec<f32>> = serde_json::from_slice(&std::fs::read(project.join("anchors.json")).unwrap()).unwrap();
+    assert_eq!(anchors.len(), 4);
 }

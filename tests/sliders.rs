@@ -27,7 +27,7 @@ fn faces() -> Vec<RgbImage> {
 
 fn personalize(project: &Path, faces: Vec<RgbImage>) -> Vec<String> {
     let budget = Budget { checkpoint_every: 80, ..Budget::short(40, 160, 6) };
-    let input = PersonalizeInput { photos: faces, project: project.to_path_buf(), budget, resume: false, seed: 5, model: mystyle::generator::ModelSource::DefaultDcgan, memory_budget_bytes: mystyle::prior::job::TUNING_MEMORY_BYTES };
+    let input = PersonalizeInput { photos: faces, project: project.to_path_buf(), budget, resume: false, seed: 5, model: mystyle::generator::ModelSource::DefaultDcgan, memory_budget_bytes: mystyle::prior::job::TUNING_MEMORY_BYTES, mirror_profiles: false };
     let job = PersonalizeJob::spawn(input, Device::flex(), || {});
     let mut report = Vec::new();
     while let Some(event) = job.wait() {

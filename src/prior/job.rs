@@ -51,6 +51,9 @@ const MAX_ROLLBACKS: usize = 8;
 /// Steps between in-memory snapshots of the last good generator (taken only while the loss is healthy).
 const SNAPSHOT_EVERY: usize = 10;
 
+/// Faces turned at least this much (degrees of yaw) are mirrored when [`PersonalizeInput::mirror_profiles`] is on.
+pub const MIRROR_MIN_YAW: f32 = 15.0;
+
 /// Memory for a tuning step's activations by default: a quarter of a 24 GB machine.
 pub const TUNING_MEMORY_BYTES: f64 = 6e9;
 
@@ -113,6 +116,8 @@ pub struct PersonalizeInput {
     pub model: ModelSource,
     /// Memory for a tuning step's activations; the batch shrinks to fit it (large StyleGAN2 models).
     pub memory_budget_bytes: f64,
+    /// Also tune on mirrored copies of faces turned by at least [`MIRROR_MIN_YAW`] degrees.
+    pub mirror_profiles: bool,
     /// Seed for the inversion starts and the batch order.
     pub seed: u64,
 }
@@ -273,17 +278,30 @@ fn run(input: PersonalizeInput, device: &Device, stop: &AtomicBool, send: &dyn F
             photos.len()
         )));
     }
+    send(PersonalizeEvent::Stage("measuring"));
+    let mut labels = measure_labels(&photos, device, stop)?;
+    // Mirrored copies of the turned faces, measured like the others, so that both directions of yaw have
+    // photos (a person's photos often turn one way only; openpeople has one profile view per side).
+    let yaw = Attribute::ALL.iter().position(|a| *a == Attribute::Yaw).expect("yaw is an attribute");
+    let mirrored: Vec<RgbImage> = if input.mirror_profiles {
+        photos.iter().zip(&labels).filter(|(_, l)| l[yaw].abs() >= MIRROR_MIN_YAW).map(|(p, _)| image::imageops::flip_horizontal(*p)).collect()
+    } else {
+        Vec::new()
+    };
+    if !mirrored.is_empty() {
+        labels.extend(measure_labels(&mirrored.iter().collect::<Vec<_>>(), device, stop)?);
+        send(PersonalizeEvent::Warning(format!("{} turned face(s) also used mirrored, so that yaw has photos on both sides", mirrored.len())));
+        photos.extend(mirrored.iter());
+    }
+    if stop.load(Ordering::Relaxed) {
+        send(PersonalizeEvent::Cancelled { step: 0 });
+        return Ok(());
+    }
     // The faces tuning learns from, in anchor order: `eval` and later edits read them back.
     let faces_dir = input.project.join(FACES_DIR);
     std::fs::create_dir_all(&faces_dir).map_err(|e| format!("{}: {e}", faces_dir.display()))?;
     for (i, photo) in photos.iter().enumerate() {
         save_atomic(photo, &faces_dir.join(format!("{i:03}.png"))).map_err(|e| e.to_string())?;
-    }
-    send(PersonalizeEvent::Stage("measuring"));
-    let labels = measure_labels(&photos, device, stop)?;
-    if stop.load(Ordering::Relaxed) {
-        send(PersonalizeEvent::Cancelled { step: 0 });
-        return Ok(());
     }
     let loss = ReconstructionLoss::load(device).map_err(|e| e.to_string())?;
     let targets: Vec<Tensor<4>> = photos.iter().map(|p| image_tensor(p, device)).collect();
