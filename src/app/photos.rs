@@ -198,7 +198,8 @@ impl PhotosArea {
             }
         });
         ui.horizontal(|ui| {
-            let field = ui.add(egui::TextEdit::singleline(&mut self.typed_path).hint_text("or type a file or folder path").desired_width(ui.available_width() - 50.0));
+            let label = ui.label("Path");
+            let field = ui.add(egui::TextEdit::singleline(&mut self.typed_path).hint_text("or type a file or folder path").desired_width(ui.available_width() - 50.0)).labelled_by(label.id);
             let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             if (ui.button("Add").clicked() || entered) && !self.typed_path.trim().is_empty() {
                 intents.push(Intent::Import(vec![PathBuf::from(self.typed_path.trim())]));
@@ -237,26 +238,6 @@ impl PhotosArea {
                     let photo = &session.project.photos[i];
                     let mut included = session.included(i);
                     let has_face = photo.entry.face().is_some();
-                    let cell = ui.vertical(|ui| {
-                        ui.set_width(THUMB);
-                        match &texture {
-                            Some(t) => {
-                                ui.add(egui::Image::new(t).fit_to_exact_size(egui::vec2(THUMB, THUMB)).corner_radius(4.0));
-                            }
-                            None => {
-                                let (rect, _) = ui.allocate_exact_size(egui::vec2(THUMB, THUMB), egui::Sense::hover());
-                                ui.painter().rect_filled(rect, 4.0, ui.visuals().faint_bg_color);
-                                ui.painter().text(rect.center(), egui::Align2::CENTER_CENTER, "no face", egui::FontId::proportional(12.0), ui.visuals().weak_text_color());
-                            }
-                        }
-                        ui.horizontal(|ui| {
-                            let status = photo.entry.status;
-                            ui.label(RichText::new(status.label()).small().strong().color(Color32::WHITE).background_color(badge_colour(status)));
-                            if ui.add_enabled(has_face, egui::Checkbox::new(&mut included, "")).on_hover_text("Use this photo for personalizing").changed() {
-                                intents.push(Intent::SetIncluded(i, included));
-                            }
-                        });
-                    });
                     let name = photo.entry.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                     let mut hover = format!("{name}\nstatus: {}", photo.entry.status.label());
                     if !photo.entry.reason.is_empty() {
@@ -265,7 +246,27 @@ impl PhotosArea {
                     if let Some(line) = attribute_line(&photo.entry) {
                         hover.push_str(&format!("\n{line}"));
                     }
-                    ui.interact(cell.response.rect, ui.scope_id().with(("photo-cell", i)), egui::Sense::hover()).on_hover_text(hover);
+                    ui.vertical(|ui| {
+                        ui.set_width(THUMB);
+                        match &texture {
+                            Some(t) => {
+                                ui.add(egui::Image::new(t).fit_to_exact_size(egui::vec2(THUMB, THUMB)).corner_radius(4.0).sense(egui::Sense::hover())).on_hover_text(&hover);
+                            }
+                            None => {
+                                let (rect, response) = ui.allocate_exact_size(egui::vec2(THUMB, THUMB), egui::Sense::hover());
+                                response.on_hover_text(&hover);
+                                ui.painter().rect_filled(rect, 4.0, ui.visuals().faint_bg_color);
+                                ui.painter().text(rect.center(), egui::Align2::CENTER_CENTER, "no face", egui::FontId::proportional(12.0), ui.visuals().weak_text_color());
+                            }
+                        }
+                        ui.horizontal(|ui| {
+                            let status = photo.entry.status;
+                            ui.label(RichText::new(status.label()).small().strong().color(Color32::WHITE).background_color(badge_colour(status))).on_hover_text(&hover);
+                            if ui.add_enabled(has_face, egui::Checkbox::new(&mut included, "")).on_hover_text("Use this photo for personalizing").changed() {
+                                intents.push(Intent::SetIncluded(i, included));
+                            }
+                        });
+                    });
                 }
                 for entry in &self.pending {
                     ui.vertical(|ui| {
