@@ -130,7 +130,7 @@ pub struct PersonEditor {
     pub show_before: bool,
     /// Frames drawn so far.
     pub frames: u64,
-    /// Between-two-photos choice: photo a, photo b, and the mix.
+    /// Between-two-photos choice: photo numbers a and b (from 1), and the mix.
     pub between: (usize, usize, f32),
     sample_seed: u64,
 }
@@ -176,7 +176,7 @@ impl PersonEditor {
             before: None,
             show_before: false,
             frames: 0,
-            between: (0, 1, 0.5),
+            between: (1, 2, 0.5),
             sample_seed: 1,
         }
     }
@@ -269,7 +269,6 @@ impl PersonEditor {
                 log.push(format!("no {} slider: {why}", attribute.name()));
             }
             self.controls = Some(setup.controls);
-            self.between = (0, self.faces.len().saturating_sub(1).min(1), 0.5);
             self.setup = None;
         }
         for event in self.job.poll() {
@@ -398,7 +397,7 @@ impl PersonEditor {
                         let requested = self.point.targets.get(attribute);
                         let measured = self.measured.iter().find(|(a, _)| *a == attribute).map(|(_, v)| *v);
                         let text = match (requested, measured) {
-                            (Some(r), Some(m)) => format!("{} → measured {}", attribute.format(r), attribute.format(m)),
+                            (Some(r), Some(m)) => format!("{}, measured {}", attribute.format(r), attribute.format(m)),
                             (Some(r), None) => attribute.format(r),
                             (None, _) => format!("{} (as the base)", attribute.format(value)),
                         };
@@ -441,13 +440,13 @@ impl PersonEditor {
             ui.horizontal(|ui| {
                 let (mut a, mut b, mut t) = self.between;
                 ui.label("Between photo");
-                ui.add(egui::DragValue::new(&mut a).range(1..=n).custom_formatter(|v, _| format!("{}", v as usize)).speed(0.05));
+                let first = ui.add(egui::DragValue::new(&mut a).range(1..=n).speed(0.05));
                 ui.label("and");
-                ui.add(egui::DragValue::new(&mut b).range(1..=n).speed(0.05));
+                let second = ui.add(egui::DragValue::new(&mut b).range(1..=n).speed(0.05));
                 let slider = ui.add(egui::Slider::new(&mut t, 0.0..=1.0).show_value(false));
                 slider.widget_info(|| egui::WidgetInfo::slider(true, t as f64, "Interpolation"));
-                if (a, b, t) != self.between || slider.drag_stopped() {
-                    self.between = (a, b, t);
+                self.between = (a, b, t);
+                if first.changed() || second.changed() || slider.changed() {
                     intents.push(Intent::SetBase(Base::Between(a.clamp(1, n) - 1, b.clamp(1, n) - 1, t)));
                 }
             });

@@ -151,7 +151,10 @@ impl ExportArea {
                 intents.push(Intent::SetExportSize(size));
             }
         });
-        ui.add(egui::TextEdit::singleline(&mut self.path).hint_text("file to write (.png or .jpg)").desired_width(f32::INFINITY));
+        ui.horizontal(|ui| {
+            let label = ui.label("File");
+            ui.add(egui::TextEdit::singleline(&mut self.path).hint_text("file to write (.png or .jpg)").desired_width(f32::INFINITY)).labelled_by(label.id);
+        });
         ui.horizontal_wrapped(|ui| {
             let can = has_face && !self.running() && !self.path.trim().is_empty();
             if ui.add_enabled(can, egui::Button::new("Export face")).clicked() {
@@ -168,9 +171,13 @@ impl ExportArea {
         if let Some(path) = &self.last_written {
             ui.weak(format!("last: {}", path.display()));
         }
+    }
+
+    /// Asks whether to replace an existing file, while an export waits for the answer.
+    pub fn overwrite_question(&self, ctx: &egui::Context, intents: &mut Vec<Intent>) {
         if let Some(request) = &self.pending_overwrite {
             let name = request.path.display().to_string();
-            let modal = egui::Modal::new(egui::Id::unique("overwrite")).show(ui.ctx(), |ui| {
+            let modal = egui::Modal::new(egui::Id::unique("overwrite")).show(ctx, |ui| {
                 ui.heading("Replace the file?");
                 ui.label(format!("{name} already exists."));
                 ui.horizontal(|ui| {

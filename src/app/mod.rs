@@ -605,6 +605,7 @@ impl StudioApp {
                 );
             }
         });
+        self.export.overwrite_question(&ctx, &mut intents);
         views::drop_overlay(&ctx);
         if self.closing != Closing::No {
             views::close_question(&ctx, self.closing == Closing::Stopping, &mut intents);

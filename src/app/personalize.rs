@@ -227,7 +227,7 @@ impl PersonalizeArea {
                 });
         }
         if !self.previews.is_empty() {
-            ui.label("Photo → reconstruction");
+            ui.label("Photo and its reconstruction");
             egui::ScrollArea::vertical().id_salt("previews").show(ui, |ui| {
                 ui.horizontal_wrapped(|ui| {
                     for (i, preview) in self.previews.iter().enumerate() {
