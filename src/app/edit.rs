@@ -268,6 +268,8 @@ impl PersonEditor {
             for (attribute, why) in &setup.controls.skipped {
                 log.push(format!("no {} slider: {why}", attribute.name()));
             }
+            let names: Vec<&str> = setup.controls.sliders.iter().map(|s| s.attribute.name()).collect();
+            log.push(format!("editor ready: {} photo(s), sliders for {}", self.faces.len(), if names.is_empty() { "nothing".into() } else { names.join(", ") }));
             self.controls = Some(setup.controls);
             self.setup = None;
         }

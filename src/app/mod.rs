@@ -573,11 +573,11 @@ impl StudioApp {
         views::menu_bar(ui, &mut self.status, &self.state.recent, &mut intents);
         let millis = self.editor.is_none().then_some(self.random.millis).filter(|_| self.random.shown_seed.is_some());
         views::status_bar(ui, &mut self.status, &self.session, millis);
-        egui::Panel::left("photos").default_size(300.0).resizable(true).show(ui, |ui| {
+        let photos_rect = egui::Panel::left("photos").default_size(330.0).size_range(220.0..=640.0).resizable(true).show(ui, |ui| {
             self.photos.ui(ui, &self.session, &mut intents);
-        });
+        }).response.rect;
         let ready = self.ready_photos().len();
-        egui::Panel::right("personalize").default_size(300.0).resizable(true).show(ui, |ui| {
+        let side_rect = egui::Panel::right("personalize").default_size(300.0).size_range(240.0..=520.0).resizable(true).show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
                 self.personalize.ui(ui, &self.session, ready, &mut intents);
                 ui.add_space(12.0);
@@ -585,7 +585,7 @@ impl StudioApp {
                 let paste = self.paste_target().is_some();
                 self.export.ui(ui, &self.state, has_face, paste, &mut intents);
             });
-        });
+        }).response.rect;
         egui::CentralPanel::default().show(ui, |ui| {
             ui.heading("Edit");
             ui.separator();
@@ -603,6 +603,9 @@ impl StudioApp {
                     r.height(),
                     ctx.pixels_per_point()
                 );
+                let edit = ui.max_rect();
+                let area = |name: &str, r: egui::Rect| format!("{name} x={:.0} y={:.0} w={:.0} h={:.0}", r.min.x, r.min.y, r.width(), r.height());
+                log::info!("areas (points): {}; {}; {}", area("photos", photos_rect), area("personalize", side_rect), area("edit", edit));
             }
         });
         self.export.overwrite_question(&ctx, &mut intents);

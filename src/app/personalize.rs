@@ -186,6 +186,9 @@ impl PersonalizeArea {
                 }
             }
         });
+        if session.is_personalized() && !self.running() && self.end.is_none() {
+            ui.weak("This project is personalized: the Edit area uses its prior. Start again to redo it.");
+        }
         if ready_photos == 0 && !self.running() {
             ui.weak("Add photos with a face (status ok, or ticked) to personalize.");
         }

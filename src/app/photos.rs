@@ -199,21 +199,25 @@ impl PhotosArea {
         });
         ui.horizontal(|ui| {
             let label = ui.label("Path");
-            let field = ui.add(egui::TextEdit::singleline(&mut self.typed_path).hint_text("or type a file or folder path").desired_width(ui.available_width() - 50.0)).labelled_by(label.id);
-            let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if (ui.button("Add").clicked() || entered) && !self.typed_path.trim().is_empty() {
-                intents.push(Intent::Import(vec![PathBuf::from(self.typed_path.trim())]));
-                self.typed_path.clear();
-            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let add = ui.button("Add");
+                let field = egui::TextEdit::singleline(&mut self.typed_path).hint_text("or type a file or folder path").desired_width(ui.available_width());
+                let field = ui.add(field).labelled_by(label.id);
+                let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                if (add.clicked() || entered) && !self.typed_path.trim().is_empty() {
+                    intents.push(Intent::Import(vec![PathBuf::from(self.typed_path.trim())]));
+                    self.typed_path.clear();
+                }
+            });
         });
         if let Some((done, total)) = self.progress {
-            ui.horizontal(|ui| {
-                let fraction = if total > 0 { done as f32 / total as f32 } else { 0.0 };
-                let text = if total == 0 { "finding photos and loading the face networks…".to_string() } else { format!("analysed {done} of {total}") };
-                ui.add(egui::ProgressBar::new(fraction).text(text).desired_width(ui.available_width() - 70.0));
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui.button("Cancel").on_hover_text("Stop after the photo in progress; the photos analysed so far are kept").clicked() {
                     intents.push(Intent::CancelImport);
                 }
+                let fraction = if total > 0 { done as f32 / total as f32 } else { 0.0 };
+                let text = if total == 0 { "finding photos and loading the face networks…".to_string() } else { format!("analysed {done} of {total}") };
+                ui.add(egui::ProgressBar::new(fraction).text(text).desired_width(ui.available_width()));
             });
         }
         if self.realign.is_some() {
@@ -246,7 +250,7 @@ impl PhotosArea {
                     if let Some(line) = attribute_line(&photo.entry) {
                         hover.push_str(&format!("\n{line}"));
                     }
-                    ui.vertical(|ui| {
+                    ui.allocate_ui_with_layout(egui::vec2(THUMB, THUMB + 28.0), egui::Layout::top_down(egui::Align::Min), |ui| {
                         ui.set_width(THUMB);
                         match &texture {
                             Some(t) => {
@@ -269,7 +273,7 @@ impl PhotosArea {
                     });
                 }
                 for entry in &self.pending {
-                    ui.vertical(|ui| {
+                    ui.allocate_ui_with_layout(egui::vec2(THUMB, THUMB + 28.0), egui::Layout::top_down(egui::Align::Min), |ui| {
                         ui.set_width(THUMB);
                         let (rect, _) = ui.allocate_exact_size(egui::vec2(THUMB, THUMB), egui::Sense::hover());
                         ui.painter().rect_filled(rect, 4.0, ui.visuals().faint_bg_color);
