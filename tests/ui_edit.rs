@@ -226,6 +226,15 @@ fn personalize_edit_undo_export_and_reopen() {
     assert_eq!(image::open(&pasted).unwrap().to_rgb8().dimensions(), (photo.width(), photo.height()));
     assert!(face.width() > 0);
 
+    // A sweep of the slider: a contact sheet of SWEEP_STEPS faces in a row.
+    click(&mut h, "Export sweep");
+    assert!(app(&h).editor().unwrap().sweep_progress().is_some(), "the sweep did not start: {:#?}", app(&h).messages());
+    wait_until(&mut h, "the sweep", MINUTES, |a| a.export().last_written.as_ref().is_some_and(|p| p.to_string_lossy().contains("sweep-")) && !a.export().running());
+    let sheet = image::open(app(&h).export().last_written.as_ref().unwrap()).unwrap();
+    assert_eq!(sheet.width(), mystyle::app::edit::SWEEP_STEPS as u32 * (192 + 8) + 8);
+    let after = settled(&mut h, "the edit after the sweep");
+    assert!(difference(&after, &face) < 1.0, "the sweep did not go back to the edit on screen");
+
     // Save, reopen: the photos come back with their faces, and the editor loads again.
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
     h.step();

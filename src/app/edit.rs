@@ -103,6 +103,16 @@ struct Setup {
     faces: Vec<RgbImage>,
 }
 
+/// Steps of a slider sweep (a contact sheet from one end of the slider to the other).
+pub const SWEEP_STEPS: usize = 7;
+
+/// A slider sweep being rendered, one request per value.
+struct Sweep {
+    attribute: Attribute,
+    values: Vec<f32>,
+    faces: Vec<(f32, RgbImage)>,
+}
+
 /// The personalized editor's runtime state.
 pub struct PersonEditor {
     job: EditJob,
@@ -133,6 +143,8 @@ pub struct PersonEditor {
     /// Between-two-photos choice: photo numbers a and b (from 1), and the mix.
     pub between: (usize, usize, f32),
     sample_seed: u64,
+    sweep: Option<Sweep>,
+    finished_sweep: Option<(Attribute, Vec<(f32, RgbImage)>)>,
 }
 
 /// Nearest-neighbour magnification (crisp pixels), smooth minification.
@@ -178,6 +190,8 @@ impl PersonEditor {
             frames: 0,
             between: (1, 2, 0.5),
             sample_seed: 1,
+            sweep: None,
+            finished_sweep: None,
         }
     }
 
@@ -188,7 +202,7 @@ impl PersonEditor {
 
     /// True while a request is being worked on.
     pub fn busy(&self) -> bool {
-        self.sent.is_some()
+        self.sent.is_some() || self.sweep.is_some()
     }
 
     fn request(&mut self, base: Base, targets: Targets) -> u64 {
@@ -203,6 +217,7 @@ impl PersonEditor {
         if !self.ready {
             return;
         }
+        self.sweep = None;
         let known = self.before.as_ref().is_some_and(|(b, _)| *b == self.point.base);
         if known {
             self.before_request = None;
@@ -260,6 +275,44 @@ impl PersonEditor {
         self.set_base(Base::Sample(self.sample_seed));
     }
 
+    /// Renders the current edit at [`SWEEP_STEPS`] values of `attribute` across its slider's range, one
+    /// after the other; false when the attribute has no slider. Any other edit stops the sweep.
+    pub fn start_sweep(&mut self, attribute: Attribute) -> bool {
+        let Some(slider) = self.controls.as_ref().and_then(|c| c.slider(attribute)) else { return false };
+        let (lo, hi) = slider.calibration.range;
+        let values = (0..SWEEP_STEPS).map(|i| lo + (hi - lo) * i as f32 / (SWEEP_STEPS - 1) as f32).collect();
+        self.before_request = None;
+        self.sweep = Some(Sweep { attribute, values, faces: Vec::new() });
+        self.sweep_next();
+        true
+    }
+
+    /// Progress of a running sweep: faces done and in all.
+    pub fn sweep_progress(&self) -> Option<(usize, usize)> {
+        self.sweep.as_ref().map(|s| (s.faces.len(), s.values.len()))
+    }
+
+    /// A finished sweep's attribute and (value, face) pairs, once.
+    pub fn take_sweep(&mut self) -> Option<(Attribute, Vec<(f32, RgbImage)>)> {
+        self.finished_sweep.take()
+    }
+
+    fn sweep_next(&mut self) {
+        let Some(sweep) = &self.sweep else { return };
+        match sweep.values.get(sweep.faces.len()).copied() {
+            Some(value) => {
+                let targets = self.point.targets.clone().with(sweep.attribute, value);
+                let base = self.point.base.clone();
+                self.request(base, targets);
+            }
+            None => {
+                let done = self.sweep.take().map(|s| (s.attribute, s.faces));
+                self.refresh();
+                self.finished_sweep = done;
+            }
+        }
+    }
+
     /// Takes the worker's events; returns log messages.
     pub fn poll(&mut self, ctx: &egui::Context) -> Vec<String> {
         let mut log = Vec::new();
@@ -305,6 +358,12 @@ impl PersonEditor {
                     }
                     self.latent = Some(latent);
                     self.sent = None;
+                    if let Some(sweep) = &mut self.sweep {
+                        let value = sweep.values[sweep.faces.len()];
+                        sweep.faces.push((value, self.image.clone().unwrap_or_default()));
+                        self.sweep_next();
+                        continue;
+                    }
                     if self.before_request.take() == Some(id) && !self.point.targets.requested().is_empty() {
                         self.request(self.point.base.clone(), self.point.targets.clone());
                     }

@@ -28,6 +28,8 @@ pub enum ExportKind {
         /// Side in pixels.
         size: u32,
     },
+    /// The image as given (a contact sheet).
+    AsIs,
     /// The face pasted into the photo it was aligned from.
     PasteBack {
         /// The original photo.
@@ -55,12 +57,33 @@ pub fn write_export(request: &ExportRequest) -> Result<(), String> {
             let size = (*size).clamp(16, 8192);
             image::imageops::resize(&request.face, size, size, image::imageops::FilterType::Lanczos3)
         }
+        ExportKind::AsIs => request.face.clone(),
         ExportKind::PasteBack { photo, to_photo } => {
             let photo = load_photo(photo).map_err(|e| e.to_string())?;
             paste_back(&photo.image, &request.face, to_photo, ALIGNED_SIZE, &PasteOptions::default())
         }
     };
     save_atomic(&image, &request.path).map_err(|e| e.to_string())
+}
+
+/// A contact sheet of a slider sweep: the faces in one row, `tile` pixels each, with each requested value
+/// written under its face.
+pub fn sweep_sheet(faces: &[(f32, RgbImage)], tile: u32) -> RgbImage {
+    use crate::imaging::grid::{GridLayout, grid};
+    use crate::imaging::label::{draw_text, text_height, text_width};
+    let layout = GridLayout::new(faces.len(), Some(faces.len().max(1) as u32), tile, 8);
+    let images: Vec<RgbImage> = faces.iter().map(|(_, f)| f.clone()).collect();
+    let tiles = grid(&images, layout);
+    let scale = 2;
+    let band = text_height(scale) + 8;
+    let mut sheet = RgbImage::from_pixel(tiles.width(), tiles.height() + band, image::Rgb([255, 255, 255]));
+    image::imageops::replace(&mut sheet, &tiles, 0, 0);
+    for (i, (value, _)) in faces.iter().enumerate() {
+        let text = format!("{value:.2}");
+        let x = layout.gap + i as u32 * (tile + layout.gap) + tile.saturating_sub(text_width(&text, scale)) / 2;
+        draw_text(&mut sheet, x, tiles.height(), &text, scale, image::Rgb([30, 30, 30]));
+    }
+    sheet
 }
 
 /// The first `face-NNN.EXT` in `dir` that does not exist yet.
@@ -87,6 +110,8 @@ pub struct ExportArea {
     running: Option<Receiver<(PathBuf, Result<(), String>)>>,
     /// The last file written.
     pub last_written: Option<PathBuf>,
+    /// The slider a sweep runs over.
+    pub sweep_attribute: Option<crate::prior::organize::Attribute>,
 }
 
 impl ExportArea {
@@ -134,7 +159,7 @@ impl ExportArea {
     }
 
     /// Draws the section. `paste_back` tells whether the base is a real photo.
-    pub fn ui(&mut self, ui: &mut egui::Ui, state: &UiState, has_face: bool, paste_back: bool, intents: &mut Vec<Intent>) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, state: &UiState, has_face: bool, paste_back: bool, sweepable: &[crate::prior::organize::Attribute], intents: &mut Vec<Intent>) {
         ui.heading("Export");
         ui.separator();
         ui.horizontal(|ui| {
@@ -168,6 +193,21 @@ impl ExportArea {
                 ui.spinner();
             }
         });
+        if !sweepable.is_empty() {
+            let mut attribute = self.sweep_attribute.filter(|a| sweepable.contains(a)).unwrap_or(sweepable[0]);
+            ui.horizontal(|ui| {
+                egui::ComboBox::from_id_salt("sweep").selected_text(attribute.name()).show_ui(ui, |ui| {
+                    for a in sweepable {
+                        ui.selectable_value(&mut attribute, *a, a.name());
+                    }
+                });
+                let sweep = ui.add_enabled(!self.running(), egui::Button::new("Export sweep"));
+                if sweep.on_hover_text("A contact sheet of the face across this slider's range").clicked() {
+                    intents.push(Intent::ExportSweep(attribute));
+                }
+            });
+            self.sweep_attribute = Some(attribute);
+        }
         if let Some(path) = &self.last_written {
             ui.weak(format!("last: {}", path.display()));
         }
@@ -199,6 +239,17 @@ impl ExportArea {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sweep_sheet_holds_every_face_in_a_row_with_its_value_below() {
+        let faces: Vec<(f32, RgbImage)> = (0..3).map(|i| (i as f32 * 10.0, RgbImage::from_pixel(64, 64, image::Rgb([i * 100, 50, 50])))).collect();
+        let sheet = sweep_sheet(&faces, 96);
+        assert_eq!(sheet.width(), 3 * (96 + 8) + 8);
+        assert!(sheet.height() > 96 + 16);
+        assert_eq!(sheet.get_pixel(8 + 2 * 104 + 40, 8 + 40), &image::Rgb([200, 50, 50]));
+        let band = (0..sheet.width()).flat_map(|x| (96 + 16..sheet.height()).map(move |y| (x, y)));
+        assert!(band.into_iter().any(|(x, y)| sheet.get_pixel(x, y)[0] < 100), "no value written under the faces");
+    }
 
     #[test]
     fn names_are_fresh_and_follow_the_format() {

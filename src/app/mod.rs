@@ -143,6 +143,8 @@ pub enum Intent {
         /// Paste into the original photo instead of writing the face alone.
         paste_back: bool,
     },
+    /// Export a contact sheet of the face across one slider's range.
+    ExportSweep(Attribute),
     /// The answer to "replace the existing file?".
     ConfirmOverwrite(bool),
     /// Choose the export format.
@@ -377,6 +379,11 @@ impl StudioApp {
             Intent::Redo => self.editor.iter_mut().for_each(|e| e.redo()),
             Intent::ResetEdit => self.editor.iter_mut().for_each(|e| e.reset()),
             Intent::Export { paste_back } => self.start_export(paste_back),
+            Intent::ExportSweep(attribute) => {
+                if !self.editor.as_mut().is_some_and(|e| e.start_sweep(attribute)) {
+                    self.status.push(format!("no {} slider to sweep", attribute.name()));
+                }
+            }
             Intent::ConfirmOverwrite(replace) => {
                 if let Some(request) = self.export.pending_overwrite.take() {
                     if replace {
@@ -522,6 +529,12 @@ impl StudioApp {
             for message in editor.poll(ctx) {
                 self.status.push(message);
             }
+            if let Some((attribute, faces)) = editor.take_sweep() {
+                let sheet = export::sweep_sheet(&faces, 192);
+                let dir = self.session.folder.join(export::EXPORTS_DIR);
+                let path = export::next_free_name(&dir, &format!("sweep-{}", attribute.name()), self.state.export_format);
+                self.export.start(export::ExportRequest { face: sheet, kind: export::ExportKind::AsIs, path }, false, ctx);
+            }
         }
         if let Some(message) = self.export.poll() {
             self.status.push(message);
@@ -583,7 +596,8 @@ impl StudioApp {
                 ui.add_space(12.0);
                 let has_face = self.editor.as_ref().map_or(self.random_image.is_some(), |e| e.image.is_some());
                 let paste = self.paste_target().is_some();
-                self.export.ui(ui, &self.state, has_face, paste, &mut intents);
+                let sweepable: Vec<Attribute> = self.editor.as_ref().and_then(|e| e.controls.as_ref()).map(|c| c.sliders.iter().map(|s| s.attribute).collect()).unwrap_or_default();
+                self.export.ui(ui, &self.state, has_face, paste, &sweepable, &mut intents);
             });
         }).response.rect;
         egui::CentralPanel::default().show(ui, |ui| {
