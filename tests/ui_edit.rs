@@ -64,6 +64,16 @@ fn a_job_starts_cancels_and_resumes_from_its_checkpoint() {
     assert!(app(&h).personalize().running(), "Start did not start a job: {:#?}", app(&h).messages());
     let slowest = wait_until(&mut h, "tuning steps", MINUTES, tuning_started);
     assert!(slowest < Duration::from_millis(250), "a frame took {slowest:?} while the job ran");
+    // UI frame time while the job tunes (frames at about 60 per second, as a window would draw them).
+    app_mut(&mut h).reset_frame_times();
+    for _ in 0..120 {
+        h.step();
+        std::thread::sleep(Duration::from_millis(16));
+    }
+    let times = app(&h).frame_times();
+    println!("UI frame time while tuning: {}", times.describe());
+    assert!(app(&h).personalize().running(), "the job ended before its frame times were measured");
+    assert!(times.quantile(0.99) < Duration::from_millis(20), "UI frames while tuning: {}", times.describe());
     click(&mut h, "Cancel");
     wait_until(&mut h, "the cancellation", Duration::from_secs(60), |a| !a.personalize().running());
     let a = app(&h);
@@ -164,11 +174,16 @@ fn personalize_edit_undo_export_and_reopen() {
 
     // Row 21: every slider at an extreme at once, then fast scrubbing: finite output, requests coalesced.
     let frames_before = app(&h).editor().unwrap().frames;
+    app_mut(&mut h).reset_frame_times();
     for (k, s) in controls.sliders.iter().enumerate().cycle().take(40) {
         let (a, b) = s.calibration.range;
-        app_mut(&mut h).apply(Intent::SetTarget(s.attribute, Some(if k % 2 == 0 { a } else { b })));
+        h.get_by_role_and_label(Role::Slider, slider_label(s.attribute)).set_value_accesskit(if k % 2 == 0 { a } else { b } as f64);
         h.step();
+        std::thread::sleep(Duration::from_millis(16));
     }
+    let times = app(&h).frame_times();
+    println!("UI frame time while scrubbing sliders: {}", times.describe());
+    assert!(times.quantile(0.99) < Duration::from_millis(20), "UI frames while scrubbing: {}", times.describe());
     settled(&mut h, "the scrubbing");
     let e = app(&h).editor().unwrap();
     assert!(e.measured.iter().all(|(_, v)| v.is_finite()), "{:?}", e.measured);

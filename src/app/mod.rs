@@ -9,6 +9,7 @@
 pub mod dialog;
 pub mod edit;
 pub mod export;
+pub mod frames;
 pub mod personalize;
 pub mod photos;
 pub mod session;
@@ -188,6 +189,7 @@ pub struct StudioApp {
     dialog: Option<dialog::Dialog>,
     closing: Closing,
     face_logged: bool,
+    frame_times: frames::FrameTimes,
 }
 
 impl StudioApp {
@@ -227,6 +229,7 @@ impl StudioApp {
             dialog: None,
             closing: Closing::No,
             face_logged: false,
+            frame_times: Default::default(),
         };
         if model != ModelSource::DefaultDcgan {
             app.apply(Intent::LoadModel(model));
@@ -264,6 +267,16 @@ impl StudioApp {
     /// The Export section's state.
     pub fn export(&self) -> &export::ExportArea {
         &self.export
+    }
+
+    /// How long the last frames' UI work took.
+    pub fn frame_times(&self) -> &frames::FrameTimes {
+        &self.frame_times
+    }
+
+    /// Starts the frame-time statistics afresh (to measure one phase).
+    pub fn reset_frame_times(&mut self) {
+        self.frame_times.clear();
     }
 
     /// Every message shown to the user so far, oldest first.
@@ -579,13 +592,14 @@ impl StudioApp {
 
     /// One frame: events from the workers, then the window, then the intents it produced.
     pub fn frame(&mut self, ui: &mut egui::Ui) {
+        let started = std::time::Instant::now();
         let ctx = ui.ctx().clone();
         self.handle_events(&ctx);
         let mut intents = Vec::new();
         self.global_input(&ctx, &mut intents);
         views::menu_bar(ui, &mut self.status, &self.state.recent, &mut intents);
         let millis = self.editor.is_none().then_some(self.random.millis).filter(|_| self.random.shown_seed.is_some());
-        views::status_bar(ui, &mut self.status, &self.session, millis);
+        views::status_bar(ui, &mut self.status, &self.session, millis, &self.frame_times);
         let photos_rect = egui::Panel::left("photos").default_size(330.0).size_range(220.0..=640.0).resizable(true).show(ui, |ui| {
             self.photos.ui(ui, &self.session, &mut intents);
         }).response.rect;
@@ -630,6 +644,7 @@ impl StudioApp {
         for intent in intents {
             self.apply(intent);
         }
+        self.frame_times.record(started.elapsed());
     }
 }
 

@@ -134,8 +134,9 @@ fn model_summary(ui: &mut egui::Ui, status: &Status) {
     }
 }
 
-/// The bottom bar: backend, model, project, render time, the newest message and the log toggle.
-pub fn status_bar(ui: &mut egui::Ui, status: &mut Status, session: &Session, last_frame_ms: Option<f64>) {
+/// The bottom bar: backend, model, project, render time, the UI's frame time (p99), the newest message and
+/// the log toggle.
+pub fn status_bar(ui: &mut egui::Ui, status: &mut Status, session: &Session, last_frame_ms: Option<f64>, frames: &super::frames::FrameTimes) {
     egui::Panel::bottom("status").show(ui, |ui| {
         ui.horizontal_wrapped(|ui| {
             ui.label(format!("Backend: {}", status.backend));
@@ -150,6 +151,10 @@ pub fn status_bar(ui: &mut egui::Ui, status: &mut Status, session: &Session, las
             if let Some(ms) = last_frame_ms {
                 ui.separator();
                 ui.label(format!("last face {ms:.0} ms"));
+            }
+            if !frames.is_empty() {
+                ui.separator();
+                ui.weak(format!("UI {:.0} ms", frames.quantile(0.99).as_secs_f64() * 1000.0)).on_hover_text(format!("UI work per frame: {}", frames.describe()));
             }
             ui.separator();
             ui.toggle_value(&mut status.show_log, format!("Log ({})", status.messages.len()));
