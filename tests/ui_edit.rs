@@ -250,6 +250,21 @@ fn personalize_edit_undo_export_and_reopen() {
     let after = settled(&mut h, "the edit after the sweep");
     assert!(difference(&after, &face) < 1.0, "the sweep did not go back to the edit on screen");
 
+    // A new photo of the person (not one of the set) as the base, typed (no dialog here), then pasted back.
+    let new_photo = common::fixture("openpeople/P003/smug.jpg");
+    let field = h.get_by_role_and_label(Role::TextInput, "Photo path");
+    field.focus();
+    field.type_text(&new_photo.display().to_string());
+    h.step();
+    click(&mut h, "Open");
+    assert!(app(&h).editor().unwrap().opening_photo(), "the new photo is not being opened: {:#?}", app(&h).messages());
+    wait_until(&mut h, "the projected photo", MINUTES, |a| a.editor().is_some_and(|e| !e.opening_photo() && matches!(e.point.base, mystyle::prior::edit::Base::Latent(_))));
+    settled(&mut h, "the projected base");
+    set_export_path(&mut h, &exports.join("smug-edited.png"));
+    let pasted = export_and_wait(&mut h, "Paste into photo");
+    let photo = image::open(&new_photo).unwrap();
+    assert_eq!(image::open(&pasted).unwrap().to_rgb8().dimensions(), (photo.width(), photo.height()));
+
     // Save, reopen: the photos come back with their faces, and the editor loads again.
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
     h.step();

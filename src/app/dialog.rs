@@ -16,6 +16,8 @@ pub enum Purpose {
     Photos,
     /// A folder of photos to import.
     PhotoFolder,
+    /// A new photo of the person to start editing from.
+    BasePhoto,
     /// A StyleGAN2 checkpoint for the Model menu.
     Checkpoint,
     /// A project folder to open.
@@ -65,6 +67,11 @@ impl Dialog {
                         .add_filter("Photos", &["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif", "heic", "avif"])
                         .add_filter("All files", &["*"])
                         .pick_files(),
+                    Purpose::BasePhoto => rfd::FileDialog::new()
+                        .set_title("Open a photo of the person to edit")
+                        .add_filter("Photos", &["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"])
+                        .pick_file()
+                        .map(|p| vec![p]),
                     Purpose::PhotoFolder => rfd::FileDialog::new().set_title("Add a folder of photos").pick_folder().map(|p| vec![p]),
                     Purpose::Checkpoint => rfd::FileDialog::new()
                         .set_title("Open a StyleGAN2 checkpoint")

@@ -11,6 +11,8 @@ use eframe::egui::{self, RichText};
 use image::RgbImage;
 
 use super::Intent;
+use crate::face::geometry::Affine;
+use crate::photoset::{ImportEvent, ImportJob};
 use crate::prior::edit::{Base, EditEvent, EditJob, EditRequest, Editor, Targets};
 use crate::prior::organize::{Attribute, Controls};
 use crate::prior::personal::PersonalPrior;
@@ -113,6 +115,13 @@ struct Sweep {
     faces: Vec<(f32, RgbImage)>,
 }
 
+/// A new photo of the person on its way to becoming a base: its face is found and aligned (an import of
+/// that one file), then projected into the person's space by an editor of its own on a thread.
+enum NewPhoto {
+    Importing(PathBuf, ImportJob),
+    Projecting(PathBuf, Affine, Receiver<Result<Vec<f32>, String>>),
+}
+
 /// The personalized editor's runtime state.
 pub struct PersonEditor {
     job: EditJob,
@@ -145,6 +154,13 @@ pub struct PersonEditor {
     sample_seed: u64,
     sweep: Option<Sweep>,
     finished_sweep: Option<(Attribute, Vec<(f32, RgbImage)>)>,
+    folder: PathBuf,
+    device: burn::tensor::Device,
+    new_photo: Option<NewPhoto>,
+    /// The latent of a projected new photo, with its file and alignment (for pasting back).
+    pub projected: Option<(Vec<f32>, PathBuf, Affine)>,
+    /// The path typed for a new base photo (when no file dialog is available).
+    pub typed_photo: String,
 }
 
 /// Nearest-neighbour magnification (crisp pixels), smooth minification.
@@ -160,10 +176,11 @@ impl PersonEditor {
     /// Starts the editor of the personalized project in `folder` on `device`; models load on the worker.
     pub fn open(folder: PathBuf, device: burn::tensor::Device, ctx: egui::Context) -> Self {
         let (tx, setup) = mpsc::channel();
+        let (loader_folder, loader_device) = (folder.clone(), device.clone());
         let job = EditJob::spawn(
             move || {
-                let editor = Editor::open(&folder, &device.autodiff())?;
-                let faces = PersonalPrior::training_faces(&folder).unwrap_or_default();
+                let editor = Editor::open(&loader_folder, &loader_device.autodiff())?;
+                let faces = PersonalPrior::training_faces(&loader_folder).unwrap_or_default();
                 let _ = tx.send(Setup { controls: editor.controls().clone(), faces });
                 Ok(editor)
             },
@@ -192,6 +209,11 @@ impl PersonEditor {
             sample_seed: 1,
             sweep: None,
             finished_sweep: None,
+            folder,
+            device,
+            new_photo: None,
+            projected: None,
+            typed_photo: String::new(),
         }
     }
 
@@ -313,9 +335,87 @@ impl PersonEditor {
         }
     }
 
+    /// Makes a new photo of the person the base: finds and aligns its face, then projects it into the
+    /// person's space (both on threads); the base changes when the projection is done.
+    pub fn open_photo(&mut self, path: PathBuf, ctx: &egui::Context) {
+        let device = self.device.clone();
+        let load = move || -> Result<crate::photoset::SetModels, crate::nets::NetError> {
+            Ok(crate::photoset::SetModels {
+                detector: crate::face::detect::FaceDetector::load(&device)?,
+                attributes: crate::attributes::AttributeModels::load(&device)?,
+            })
+        };
+        let wake = ctx.clone();
+        self.new_photo = Some(NewPhoto::Importing(path.clone(), ImportJob::spawn(vec![path], load, move || wake.request_repaint())));
+    }
+
+    /// True while a new base photo is being imported or projected.
+    pub fn opening_photo(&self) -> bool {
+        self.new_photo.is_some()
+    }
+
+    fn poll_new_photo(&mut self, ctx: &egui::Context, log: &mut Vec<String>) {
+        match self.new_photo.take() {
+            Some(NewPhoto::Importing(path, job)) => {
+                let mut ended = None;
+                for event in job.poll() {
+                    match event {
+                        ImportEvent::Finished(entries) | ImportEvent::Cancelled(entries) => ended = Some(Ok(entries)),
+                        ImportEvent::Failed(message) => ended = Some(Err(message)),
+                        _ => {}
+                    }
+                }
+                let name = path.display().to_string();
+                match ended {
+                    None => self.new_photo = Some(NewPhoto::Importing(path, job)),
+                    Some(Err(message)) => log.push(format!("{name}: {message}")),
+                    Some(Ok(entries)) => match entries.first().and_then(|e| e.face().map(|f| (f.aligned_generator.clone(), f.to_photo))) {
+                        None => {
+                            let why = entries.first().map(|e| e.reason.clone()).unwrap_or_default();
+                            log.push(format!("{name}: no usable face to start from ({why})"));
+                        }
+                        Some((face, to_photo)) => {
+                            let (tx, rx) = mpsc::channel();
+                            let (folder, device, wake) = (self.folder.clone(), self.device.clone(), ctx.clone());
+                            std::thread::Builder::new()
+                                .name("project-photo".into())
+                                .spawn(move || {
+                                    let projected = Editor::open(&folder, &device.autodiff())
+                                        .and_then(|mut editor| editor.project_photo(&face, &crate::prior::projection::ProjectionSettings::default(), 0))
+                                        .map_err(|e| format!("{e:#}"));
+                                    let _ = tx.send(projected);
+                                    wake.request_repaint();
+                                })
+                                .expect("spawning a thread only fails when the OS is out of resources");
+                            self.new_photo = Some(NewPhoto::Projecting(path, to_photo, rx));
+                        }
+                    },
+                }
+            }
+            Some(NewPhoto::Projecting(path, to_photo, rx)) => match rx.try_recv() {
+                Ok(Ok(latent)) => {
+                    log.push(format!("base: {} (projected into the person's space)", path.display()));
+                    self.projected = Some((latent.clone(), path, to_photo));
+                    self.set_base(Base::Latent(latent));
+                }
+                Ok(Err(message)) => log.push(format!("{}: could not be projected: {message}", path.display())),
+                Err(mpsc::TryRecvError::Empty) => self.new_photo = Some(NewPhoto::Projecting(path, to_photo, rx)),
+                Err(mpsc::TryRecvError::Disconnected) => log.push(format!("{}: the projection stopped", path.display())),
+            },
+            None => {}
+        }
+    }
+
+    /// The photo file and alignment behind the base when it is a projected new photo.
+    pub fn projected_photo(&self) -> Option<(PathBuf, Affine)> {
+        let (latent, path, to_photo) = self.projected.as_ref()?;
+        (self.point.base == Base::Latent(latent.clone())).then(|| (path.clone(), *to_photo))
+    }
+
     /// Takes the worker's events; returns log messages.
     pub fn poll(&mut self, ctx: &egui::Context) -> Vec<String> {
         let mut log = Vec::new();
+        self.poll_new_photo(ctx, &mut log);
         if let Some(setup) = self.setup.as_ref().and_then(|rx| rx.try_recv().ok()) {
             self.faces = setup.faces.iter().enumerate().map(|(i, f)| ctx.load_texture(format!("base-{i}"), colour_image(f), egui::TextureOptions::LINEAR)).collect();
             for (attribute, why) in &setup.controls.skipped {
@@ -484,6 +584,25 @@ impl PersonEditor {
             if ui.selectable_label(matches!(self.point.base, Base::Sample(_)), "Random").on_hover_text("A new random face of the person").clicked() {
                 intents.push(Intent::RandomBase);
             }
+            let new_photo = ui.add_enabled(self.new_photo.is_none(), egui::Button::new("New photo…").selected(matches!(self.point.base, Base::Latent(_))));
+            if new_photo.on_hover_text("Start from another photo of the person (not one of the set)").clicked() {
+                intents.push(Intent::ChooseFiles(super::dialog::Purpose::BasePhoto));
+            }
+            if self.new_photo.is_some() {
+                ui.spinner();
+                ui.weak("projecting the photo…");
+            }
+        });
+        ui.horizontal(|ui| {
+            let label = ui.label("Photo path");
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let open = ui.add_enabled(self.new_photo.is_none(), egui::Button::new("Open"));
+                let field = egui::TextEdit::singleline(&mut self.typed_photo).hint_text("or type the path of a new photo").desired_width(ui.available_width());
+                ui.add(field).labelled_by(label.id);
+                if open.clicked() && !self.typed_photo.trim().is_empty() {
+                    intents.push(Intent::OpenBasePhoto(PathBuf::from(self.typed_photo.trim())));
+                }
+            });
         });
         egui::ScrollArea::horizontal().id_salt("bases").show(ui, |ui| {
             ui.horizontal(|ui| {

@@ -186,7 +186,7 @@ impl ExportArea {
                 intents.push(Intent::Export { paste_back: false });
             }
             let paste = ui.add_enabled(can && paste_back, egui::Button::new("Paste into photo"));
-            if paste.on_hover_text("Write the original photo with the edited face pasted back (base: a photo of the set)").clicked() {
+            if paste.on_hover_text("Write the original photo with the edited face pasted back (base: a photo of the set, or a new photo)").clicked() {
                 intents.push(Intent::Export { paste_back: true });
             }
             if self.running() {

@@ -131,6 +131,8 @@ pub enum Intent {
     CommitEdit,
     /// Edit from another base.
     SetBase(Base),
+    /// Edit from a new photo of the person (not one of the set), projected into the person's space.
+    OpenBasePhoto(PathBuf),
     /// Edit from a new random face of the person.
     RandomBase,
     /// Undo the last edit (Ctrl+Z).
@@ -388,6 +390,10 @@ impl StudioApp {
             Intent::CommitEdit => self.editor.iter_mut().for_each(|e| e.commit()),
             Intent::SetBase(base) => self.editor.iter_mut().for_each(|e| e.set_base(base.clone())),
             Intent::RandomBase => self.editor.iter_mut().for_each(|e| e.random_base()),
+            Intent::OpenBasePhoto(path) => match &mut self.editor {
+                Some(editor) => editor.open_photo(path, &self.ctx),
+                None => self.status.push("personalize the project first: a new photo is edited in the person's space"),
+            },
             Intent::Undo => self.editor.iter_mut().for_each(|e| e.undo()),
             Intent::Redo => self.editor.iter_mut().for_each(|e| e.redo()),
             Intent::ResetEdit => self.editor.iter_mut().for_each(|e| e.reset()),
@@ -462,9 +468,14 @@ impl StudioApp {
         self.export.start(export::ExportRequest { face, kind, path }, false, &self.ctx);
     }
 
-    /// The original photo and alignment behind the editor's base, when it is a photo of the set.
+    /// The original photo and alignment behind the editor's base, when it is a photo of the set or a new
+    /// photo of the person.
     fn paste_target(&self) -> Option<(PathBuf, crate::face::geometry::Affine)> {
-        let Base::Anchor(anchor) = self.editor.as_ref()?.point.base else { return None };
+        let editor = self.editor.as_ref()?;
+        if let Some(projected) = editor.projected_photo() {
+            return Some(projected);
+        }
+        let Base::Anchor(anchor) = editor.point.base else { return None };
         let entry: &PhotoEntry = &self.session.project.photos.get(self.session.photo_of_anchor(anchor)?)?.entry;
         Some((entry.path.clone(), entry.face()?.to_photo))
     }
@@ -511,6 +522,7 @@ impl StudioApp {
             match outcome {
                 (purpose, dialog::Outcome::Chosen(paths)) => match purpose {
                     dialog::Purpose::Photos | dialog::Purpose::PhotoFolder => self.apply(Intent::Import(paths)),
+                    dialog::Purpose::BasePhoto => self.apply(Intent::OpenBasePhoto(paths[0].clone())),
                     dialog::Purpose::Checkpoint => self.apply(Intent::LoadModel(ModelSource::checkpoint(&paths[0]))),
                     dialog::Purpose::Project => self.apply(Intent::OpenProject(paths[0].clone())),
                 },
