@@ -82,6 +82,10 @@ fn dropped_files_and_a_folder_import_with_badges_reasons_and_a_skip_summary() {
     assert!(s.included(other) && !s.included(neutral));
     assert_eq!((0..7).filter(|&i| s.included(i)).count(), used_before);
     assert!(s.is_dirty(), "a changed choice is an unsaved change");
+    // Autosave writes it a few seconds later, without being asked.
+    wait_until(&mut h, "the autosave", Duration::from_secs(30), |a| !a.session().is_dirty());
+    let saved = mystyle::project::Project::open(&app(&h).session().folder).unwrap();
+    assert_eq!((saved.photos[other].included, saved.photos[neutral].included), (Some(true), Some(false)));
 }
 
 #[test]
