@@ -161,6 +161,8 @@ pub struct PersonEditor {
     pub projected: Option<(Vec<f32>, PathBuf, Affine)>,
     /// The path typed for a new base photo (when no file dialog is available).
     pub typed_photo: String,
+    /// Where the first slider was drawn in the last frame.
+    pub first_slider_rect: Option<egui::Rect>,
 }
 
 /// Nearest-neighbour magnification (crisp pixels), smooth minification.
@@ -214,6 +216,7 @@ impl PersonEditor {
             new_photo: None,
             projected: None,
             typed_photo: String::new(),
+            first_slider_rect: None,
         }
     }
 
@@ -549,6 +552,9 @@ impl PersonEditor {
                     Some((mut value, (lo, hi))) => {
                         let response = ui.add(egui::Slider::new(&mut value, lo.min(hi)..=lo.max(hi)).show_value(false).text(""));
                         response.widget_info(|| egui::WidgetInfo::slider(true, value as f64, &name));
+                        if controls.sliders.first().is_some_and(|s| s.attribute == attribute) {
+                            self.first_slider_rect = Some(response.rect);
+                        }
                         if response.changed() {
                             intents.push(Intent::SetTarget(attribute, Some(value)));
                         }

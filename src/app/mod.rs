@@ -70,7 +70,7 @@ fn launch(backend: ComputeBackend, renderer: eframe::Renderer) -> Result<(), efr
         options,
         Box::new(move |cc| {
             let state: UiState = cc.storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
-            Ok(Box::new(StudioApp::new(backend, state, cc.egui_ctx.clone(), AppOptions::default())))
+            Ok(Box::new(StudioApp::new(backend, state, cc.egui_ctx.clone(), AppOptions::from_env())))
         }),
     )
 }
@@ -82,6 +82,30 @@ pub struct AppOptions {
     pub projects_dir: Option<PathBuf>,
     /// A fixed personalize budget in place of the preset's (short runs for tests and demonstrations).
     pub budget: Option<Budget>,
+}
+
+/// Environment variable: personalize with this many tuning steps (and a short inversion) instead of the
+/// preset's, for demonstrations and the window test.
+pub const TUNING_STEPS_VAR: &str = "MYSTYLE_TUNING_STEPS";
+
+impl AppOptions {
+    /// The options the window starts with: defaults, and a short personalize budget when
+    /// [`TUNING_STEPS_VAR`] holds a number of steps.
+    pub fn from_env() -> Self {
+        let budget = std::env::var(TUNING_STEPS_VAR).ok().and_then(|v| v.trim().parse::<usize>().ok()).map(short_budget);
+        Self { budget, ..Default::default() }
+    }
+}
+
+/// A personalize budget of `tuning_steps` steps with a four-step inversion: seconds, not minutes.
+pub fn short_budget(tuning_steps: usize) -> Budget {
+    Budget {
+        inversion: crate::prior::invert::InversionSettings { starts: 1, steps: 4, ..Default::default() },
+        tuning: crate::prior::tune::TuningSettings { steps: tuning_steps.max(1), batch: 2, learning_rate: 1e-3, patience: 1000, ..Default::default() },
+        checkpoint_every: 4,
+        preview_every: 4,
+        organize: true,
+    }
 }
 
 /// `$XDG_DATA_HOME/mystyle/projects`, else `~/.local/share/mystyle/projects`, else one in the temporary folder.
@@ -190,8 +214,15 @@ pub struct StudioApp {
     preview: PreviewWorker,
     dialog: Option<dialog::Dialog>,
     closing: Closing,
-    face_logged: bool,
+    /// Where the face was drawn when last logged (the window test reads the log to find it on screen).
+    face_rect: Option<egui::Rect>,
     frame_times: frames::FrameTimes,
+    /// Whole frames as eframe times them (UI, tessellation and painting), in the real window.
+    painted_times: frames::FrameTimes,
+    /// What the frame-time statistics are measuring now ("personalizing", "dragging"), if anything.
+    measuring: Option<&'static str>,
+    /// Widgets whose place on the screen was logged, with the place.
+    logged_widgets: Vec<(&'static str, egui::Rect)>,
 }
 
 impl StudioApp {
@@ -230,8 +261,11 @@ impl StudioApp {
             preview,
             dialog: None,
             closing: Closing::No,
-            face_logged: false,
+            face_rect: None,
             frame_times: Default::default(),
+            painted_times: Default::default(),
+            measuring: None,
+            logged_widgets: Vec::new(),
         };
         if model != ModelSource::DefaultDcgan {
             app.apply(Intent::LoadModel(model));
@@ -633,8 +667,8 @@ impl StudioApp {
                 Some(editor) => editor.ui(ui, &mut intents),
                 None => random_face_view(ui, &self.random, self.state.seed, &mut intents),
             };
-            if let (Some(r), false) = (rect, self.face_logged) {
-                self.face_logged = true;
+            if let Some(r) = rect.filter(|r| self.face_rect != Some(*r)) {
+                self.face_rect = Some(r);
                 log::info!(
                     "face drawn at x={:.0} y={:.0} w={:.0} h={:.0} points, pixels_per_point={}",
                     r.min.x,
@@ -649,6 +683,12 @@ impl StudioApp {
             }
         });
         self.export.overwrite_question(&ctx, &mut intents);
+        if let Some(rect) = self.personalize.start_rect.take() {
+            self.log_widget(&ctx, "Start", rect);
+        }
+        if let Some(rect) = self.editor.as_mut().and_then(|e| e.first_slider_rect.take()) {
+            self.log_widget(&ctx, "first slider", rect);
+        }
         views::drop_overlay(&ctx);
         if self.closing != Closing::No {
             views::close_question(&ctx, self.closing == Closing::Stopping, &mut intents);
@@ -657,6 +697,44 @@ impl StudioApp {
             self.apply(intent);
         }
         self.frame_times.record(started.elapsed());
+        self.measure_phases(&ctx);
+    }
+
+    /// Frame-time statistics per phase: while personalizing and while something is dragged (a slider), the
+    /// statistics start afresh, and at the end of the phase they go to the log.
+    fn measure_phases(&mut self, ctx: &egui::Context) {
+        let phase = if ctx.dragged_id().is_some() {
+            Some("dragging")
+        } else if self.personalize.running() {
+            Some("personalizing")
+        } else {
+            None
+        };
+        if phase == self.measuring {
+            return;
+        }
+        if let Some(ended) = self.measuring {
+            let mut line = format!("UI frame time while {ended}: {}", self.frame_times.describe());
+            if !self.painted_times.is_empty() {
+                line.push_str(&format!("; whole frames {}", self.painted_times.describe()));
+            }
+            log::info!("{line}");
+        }
+        self.frame_times.clear();
+        self.painted_times.clear();
+        self.measuring = phase;
+    }
+
+    /// Logs where a widget the window test drives is on the screen, each time it moves.
+    fn log_widget(&mut self, ctx: &egui::Context, name: &'static str, rect: egui::Rect) {
+        let origin = ctx.input(|i| i.viewport().inner_rect).map_or(egui::Pos2::ZERO, |r| r.min);
+        let r = rect.translate(origin.to_vec2());
+        match self.logged_widgets.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, last)) if *last == r => return,
+            Some((_, last)) => *last = r,
+            None => self.logged_widgets.push((name, r)),
+        }
+        log::info!("widget {name} at x={:.0} y={:.0} w={:.0} h={:.0} (screen points)", r.min.x, r.min.y, r.width(), r.height());
     }
 }
 
@@ -693,7 +771,10 @@ fn random_face_view(ui: &mut egui::Ui, face: &edit::RandomFace, seed: u64, inten
 }
 
 impl eframe::App for StudioApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        if let Some(seconds) = frame.info().cpu_usage {
+            self.painted_times.record(std::time::Duration::from_secs_f32(seconds));
+        }
         self.frame(ui);
     }
 

@@ -52,6 +52,8 @@ pub struct PersonalizeArea {
     /// How the last job ended.
     pub end: Option<JobEnd>,
     cancelling: bool,
+    /// Where the Start button was drawn in the last frame.
+    pub start_rect: Option<egui::Rect>,
 }
 
 /// Seconds as "1 h 02 min", "3 min 20 s" or "12 s".
@@ -178,6 +180,7 @@ impl PersonalizeArea {
                 ui.spinner();
             } else {
                 let start = ui.add_enabled(ready_photos > 0, egui::Button::new("Start")).on_hover_text(format!("Personalize on the {ready_photos} photo(s) in use"));
+                self.start_rect = Some(start.rect);
                 if start.clicked() {
                     intents.push(Intent::StartPersonalize { resume: false });
                 }
@@ -234,7 +237,8 @@ impl PersonalizeArea {
             egui::ScrollArea::vertical().id_salt("previews").show(ui, |ui| {
                 ui.horizontal_wrapped(|ui| {
                     for (i, preview) in self.previews.iter().enumerate() {
-                        ui.group(|ui| {
+                        let size = egui::vec2(2.0 * PREVIEW + 16.0, PREVIEW + 12.0);
+                        ui.allocate_ui_with_layout(size, egui::Layout::left_to_right(egui::Align::Center), |ui| {
                             if let Some(photo) = self.photos.get(i) {
                                 ui.add(egui::Image::new(photo).fit_to_exact_size(egui::vec2(PREVIEW, PREVIEW)));
                             }
