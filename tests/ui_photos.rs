@@ -89,6 +89,25 @@ fn dropped_files_and_a_folder_import_with_badges_reasons_and_a_skip_summary() {
 }
 
 #[test]
+fn a_photo_dropped_again_later_is_marked_as_a_duplicate_of_the_first() {
+    let dir = common::scratch("ui-photos-again");
+    let mut h = open(&dir, None);
+    drop_files(&mut h, &[fixture("P003", "happy"), fixture("P003", "sad")]);
+    wait_until(&mut h, "the first import", Duration::from_secs(300), |a| !a.importing() && a.session().project.photos.len() == 2);
+    let copy = dir.join("happy again.jpg");
+    std::fs::copy(fixture("P003", "happy"), &copy).unwrap();
+    drop_files(&mut h, &[copy, fixture("P003", "neutral")]);
+    wait_until(&mut h, "the second import", Duration::from_secs(300), |a| !a.importing() && a.session().project.photos.len() == 4);
+    let a = app(&h);
+    assert_eq!(status_of(a, "happy again.jpg"), PhotoStatus::Duplicate);
+    assert_eq!(status_of(a, "neutral.jpg"), PhotoStatus::Ok);
+    let i = a.session().project.photos.iter().position(|p| p.entry.path.ends_with("happy again.jpg")).unwrap();
+    let reason = &a.session().project.photos[i].entry.reason;
+    assert!(reason.contains("happy.jpg") && reason.contains("already in the project"), "{reason}");
+    assert!(!a.session().included(i), "a duplicate is used for personalizing by default");
+}
+
+#[test]
 fn row18_a_panorama_and_a_50_megapixel_photo_import_while_the_window_keeps_drawing() {
     let dir = common::scratch("ui-photos-row18");
     let panorama = dir.join("panorama.png");

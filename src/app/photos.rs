@@ -40,6 +40,21 @@ pub fn badge_colour(status: PhotoStatus) -> Color32 {
     }
 }
 
+/// Marks photos of a new import that repeat a photo already in the project (the same file content, or the
+/// same file) as duplicates, naming the earlier one; each import decides the rest on its own batch.
+pub fn mark_repeats(existing: &[crate::project::ProjectPhoto], entries: &mut [PhotoEntry]) {
+    let canonical = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    for entry in entries.iter_mut().filter(|e| e.status != PhotoStatus::Unreadable) {
+        let path = canonical(&entry.path);
+        let earlier = existing.iter().find(|p| (p.entry.content_hash.is_some() && p.entry.content_hash == entry.content_hash) || canonical(&p.entry.path) == path);
+        if let Some(earlier) = earlier {
+            let name = earlier.entry.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            entry.status = PhotoStatus::Duplicate;
+            entry.reason = format!("same photo as {name} (already in the project)");
+        }
+    }
+}
+
 /// One line of the measured attributes of a photo's chosen face.
 pub fn attribute_line(entry: &PhotoEntry) -> Option<String> {
     let a = &entry.face()?.attributes;
@@ -140,7 +155,8 @@ impl PhotosArea {
                 }
             }
         }
-        if let Some((entries, cancelled)) = done {
+        if let Some((mut entries, cancelled)) = done {
+            mark_repeats(&session.project.photos, &mut entries);
             self.import = None;
             self.progress = None;
             self.pending.clear();
