@@ -172,6 +172,17 @@ fn personalize_edit_undo_export_and_reopen() {
     assert!(app(&h).editor().unwrap().show_before);
     click(&mut h, "Before");
 
+    // Between two photos: the mix is the base (and one undo step), the face changes; undo goes back.
+    h.get_by_role_and_label(Role::Slider, "Interpolation").set_value_accesskit(0.25);
+    h.step();
+    assert_eq!(app(&h).editor().unwrap().point.base, mystyle::prior::edit::Base::Between(0, 1, 0.25));
+    let mixed = settled(&mut h, "the mix");
+    assert!(difference(&mixed, &edited) > 0.5, "the mix of two photos looks like photo 1");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.step();
+    assert_eq!(app(&h).editor().unwrap().point.base, mystyle::prior::edit::Base::Anchor(0), "one undo did not leave the mix");
+    settled(&mut h, "the undone mix");
+
     // Row 21: every slider at an extreme at once, then fast scrubbing: finite output, requests coalesced.
     let frames_before = app(&h).editor().unwrap().frames;
     app_mut(&mut h).reset_frame_times();

@@ -261,8 +261,13 @@ impl PersonEditor {
 
     /// Starts from another base (recorded in the history).
     pub fn set_base(&mut self, base: Base) {
+        self.preview_base(base);
+        self.commit();
+    }
+
+    /// Starts from another base without recording it yet (a mix being dragged; [`Self::commit`] records it).
+    pub fn preview_base(&mut self, base: Base) {
         self.point.base = base;
-        self.history.record(self.point.clone());
         self.refresh();
     }
 
@@ -633,7 +638,12 @@ impl PersonEditor {
                 slider.widget_info(|| egui::WidgetInfo::slider(true, t as f64, "Interpolation"));
                 self.between = (a, b, t);
                 if first.changed() || second.changed() || slider.changed() {
-                    intents.push(Intent::SetBase(Base::Between(a.clamp(1, n) - 1, b.clamp(1, n) - 1, t)));
+                    // While the mix is dragged the face follows; the history records where the drag ends.
+                    intents.push(Intent::PreviewBase(Base::Between(a.clamp(1, n) - 1, b.clamp(1, n) - 1, t)));
+                }
+                let settled = |r: &egui::Response| (r.changed() && !r.dragged()) || r.drag_stopped();
+                if settled(&first) || settled(&second) || settled(&slider) {
+                    intents.push(Intent::CommitEdit);
                 }
             });
         }

@@ -155,6 +155,8 @@ pub enum Intent {
     CommitEdit,
     /// Edit from another base.
     SetBase(Base),
+    /// Edit from another base while it is being chosen (a mix dragged); recorded by [`Intent::CommitEdit`].
+    PreviewBase(Base),
     /// Edit from a new photo of the person (not one of the set), projected into the person's space.
     OpenBasePhoto(PathBuf),
     /// Edit from a new random face of the person.
@@ -423,6 +425,7 @@ impl StudioApp {
             }
             Intent::CommitEdit => self.editor.iter_mut().for_each(|e| e.commit()),
             Intent::SetBase(base) => self.editor.iter_mut().for_each(|e| e.set_base(base.clone())),
+            Intent::PreviewBase(base) => self.editor.iter_mut().for_each(|e| e.preview_base(base.clone())),
             Intent::RandomBase => self.editor.iter_mut().for_each(|e| e.random_base()),
             Intent::OpenBasePhoto(path) => match &mut self.editor {
                 Some(editor) => editor.open_photo(path, &self.ctx),
