@@ -108,6 +108,22 @@ fn a_photo_dropped_again_later_is_marked_as_a_duplicate_of_the_first() {
 }
 
 #[test]
+fn cancelling_an_import_keeps_the_photos_analysed_so_far() {
+    let dir = common::scratch("ui-photos-cancel");
+    let mut h = open(&dir, None);
+    let folders: Vec<_> = ["P001", "P002", "P003"].iter().map(|p| common::fixture(&format!("openpeople/{p}"))).collect();
+    drop_files(&mut h, &folders);
+    wait_until(&mut h, "the first analysed photo", Duration::from_secs(300), |a| a.import_progress().is_some_and(|(done, _)| done >= 1));
+    let (_, total) = app(&h).import_progress().unwrap();
+    h.get_by_label("Cancel").click();
+    wait_until(&mut h, "the cancellation", Duration::from_secs(60), |a| !a.importing());
+    let a = app(&h);
+    let kept = a.session().project.photos.len();
+    assert!(said(a, "import cancelled; kept"), "{:#?}", a.messages());
+    assert!(kept >= 1 && kept < total, "{kept} of {total} photos kept after cancelling");
+}
+
+#[test]
 fn row18_a_panorama_and_a_50_megapixel_photo_import_while_the_window_keeps_drawing() {
     let dir = common::scratch("ui-photos-row18");
     let panorama = dir.join("panorama.png");

@@ -292,6 +292,11 @@ impl StudioApp {
         self.photos.importing() || self.photos.realigning()
     }
 
+    /// Photos analysed so far by the running import, and how many in all.
+    pub fn import_progress(&self) -> Option<(usize, usize)> {
+        self.photos.progress()
+    }
+
     /// The Personalize area's state (job progress, losses, how the last job ended).
     pub fn personalize(&self) -> &personalize::PersonalizeArea {
         &self.personalize

@@ -67,6 +67,11 @@ impl PhotosArea {
         self.import.is_some()
     }
 
+    /// Photos analysed so far by the running import, and how many in all (0 until the files are found).
+    pub fn progress(&self) -> Option<(usize, usize)> {
+        self.progress
+    }
+
     /// True while the faces of a reopened project are being re-aligned.
     pub fn realigning(&self) -> bool {
         self.realign.is_some()
