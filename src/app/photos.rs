@@ -271,7 +271,7 @@ impl PhotosArea {
                     if let Some(line) = attribute_line(&photo.entry) {
                         hover.push_str(&format!("\n{line}"));
                     }
-                    ui.allocate_ui_with_layout(egui::vec2(THUMB, THUMB + 28.0), egui::Layout::top_down(egui::Align::Min), |ui| {
+                    ui.allocate_ui_with_layout(egui::vec2(THUMB, THUMB + 44.0), egui::Layout::top_down(egui::Align::Min), |ui| {
                         ui.set_width(THUMB);
                         match &texture {
                             Some(t) => {
@@ -291,10 +291,14 @@ impl PhotosArea {
                                 intents.push(Intent::SetIncluded(i, included));
                             }
                         });
+                        if let Some(face) = photo.entry.face() {
+                            let a = &face.attributes;
+                            ui.label(RichText::new(format!("{:.0} y · {:.0}% · {:+.0}°", a.age, a.smile * 100.0, a.yaw.round() + 0.0)).small().weak()).on_hover_text(&hover);
+                        }
                     });
                 }
                 for entry in &self.pending {
-                    ui.allocate_ui_with_layout(egui::vec2(THUMB, THUMB + 28.0), egui::Layout::top_down(egui::Align::Min), |ui| {
+                    ui.allocate_ui_with_layout(egui::vec2(THUMB, THUMB + 44.0), egui::Layout::top_down(egui::Align::Min), |ui| {
                         ui.set_width(THUMB);
                         let (rect, _) = ui.allocate_exact_size(egui::vec2(THUMB, THUMB), egui::Sense::hover());
                         ui.painter().rect_filled(rect, 4.0, ui.visuals().faint_bg_color);
