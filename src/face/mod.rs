@@ -3,4 +3,5 @@
 pub mod align;
 pub mod detect;
 pub mod geometry;
+pub mod paste;
 pub mod yunet_decode;
