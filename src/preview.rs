@@ -68,6 +68,13 @@ pub enum PreviewEvent {
         /// Time to render, in milliseconds.
         millis: f64,
     },
+    /// A model could not be loaded; the one in use stays.
+    LoadFailed {
+        /// The model asked for.
+        source: ModelSource,
+        /// Why it failed (names the file).
+        reason: String,
+    },
     /// A request failed; the worker keeps running.
     Failed(String),
 }
@@ -185,7 +192,7 @@ fn run(mut backend: ComputeBackend, requests: &Receiver<PreviewRequest>, emit: i
                         };
                     }
                     Err(reason) => {
-                        emit(PreviewEvent::Failed(reason));
+                        emit(PreviewEvent::LoadFailed { source, reason });
                     }
                 }
                 continue;

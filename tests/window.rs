@@ -204,7 +204,7 @@ fn personalized_project(projects: &Path, names: &[&str]) -> std::path::PathBuf {
     let chosen: Vec<usize> = (0..names.len()).filter(|&i| session.included(i)).collect();
     let photos = chosen.iter().map(|&i| session.project.photos[i].entry.face().unwrap().aligned_generator.clone()).collect();
     let budget = mystyle::app::short_budget(8);
-    let input = PersonalizeInput { photos, project: folder.clone(), budget, resume: false, seed: 1, model: mystyle::generator::ModelSource::DefaultDcgan, memory_budget_bytes: TUNING_MEMORY_BYTES };
+    let input = PersonalizeInput { photos, project: folder.clone(), budget, resume: false, seed: 1, model: mystyle::generator::ModelSource::DefaultDcgan, memory_budget_bytes: TUNING_MEMORY_BYTES, mirror_profiles: false };
     let job = PersonalizeJob::spawn(input, burn::tensor::Device::flex(), || {});
     while let Some(event) = job.wait() {
         if let PersonalizeEvent::Failed(message) = event {

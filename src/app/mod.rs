@@ -99,13 +99,9 @@ impl AppOptions {
 
 /// A personalize budget of `tuning_steps` steps with a four-step inversion: seconds, not minutes.
 pub fn short_budget(tuning_steps: usize) -> Budget {
-    Budget {
-        inversion: crate::prior::invert::InversionSettings { starts: 1, steps: 4, ..Default::default() },
-        tuning: crate::prior::tune::TuningSettings { steps: tuning_steps.max(1), batch: 2, learning_rate: 1e-3, patience: 1000, ..Default::default() },
-        checkpoint_every: 4,
-        preview_every: 4,
-        organize: true,
-    }
+    let mut budget = Budget { checkpoint_every: 4, preview_every: 4, ..Budget::short(4, tuning_steps.max(1), 2) };
+    budget.tuning.patience = 1000;
+    budget
 }
 
 /// `$XDG_DATA_HOME/mystyle/projects`, else `~/.local/share/mystyle/projects`, else one in the temporary folder.
@@ -382,7 +378,7 @@ impl StudioApp {
                 self.preview.request(PreviewRequest::Sample { seed });
             }
             Intent::LoadModel(source) => {
-                self.status.loading = Some(source.to_string());
+                self.status.loading = Some(source.clone());
                 self.status.estimate = None;
                 self.preview.request(PreviewRequest::Load(source));
             }
@@ -483,6 +479,7 @@ impl StudioApp {
             seed: 1,
             model: self.state.model.clone(),
             memory_budget_bytes: TUNING_MEMORY_BYTES,
+            mirror_profiles: false,
         };
         let ctx = self.ctx.clone();
         let job = PersonalizeJob::spawn(input, self.backend.device.clone(), move || ctx.request_repaint());
@@ -529,10 +526,12 @@ impl StudioApp {
                     self.status.model = Some(model);
                     self.status.resolution = Some(resolution);
                     self.status.backend = backend;
-                    if self.status.loading.take().is_some() {
-                        self.state.model = source;
-                        self.status.push(format!("loaded {}", self.state.model));
+                    // The model now in use (the default first, at start-up, even when another is being loaded).
+                    if self.status.loading.as_ref() == Some(&source) {
+                        self.status.loading = None;
+                        self.status.push(format!("loaded {source}"));
                     }
+                    self.state.model = source;
                 }
                 PreviewEvent::Estimate(estimate) => self.status.estimate = Some(estimate),
                 PreviewEvent::BackendChanged { backend, reason } => {
@@ -550,11 +549,14 @@ impl StudioApp {
                     self.random.millis = millis;
                     self.random.busy = seed != self.state.seed;
                 }
+                PreviewEvent::LoadFailed { source, reason } => {
+                    if self.status.loading.as_ref() == Some(&source) {
+                        self.status.loading = None;
+                    }
+                    self.status.push(format!("cannot load {source}: {reason}; still using {}", self.state.model));
+                }
                 PreviewEvent::Failed(message) => {
                     self.random.busy = false;
-                    if self.status.loading.take().is_some() && self.state.model != ModelSource::DefaultDcgan && self.status.model.is_none() {
-                        self.state.model = ModelSource::DefaultDcgan;
-                    }
                     self.status.push(message);
                 }
             }

@@ -28,7 +28,7 @@ pub struct Status {
     /// Its output side in pixels.
     pub resolution: Option<usize>,
     /// A model being loaded, shown until it is ready.
-    pub loading: Option<String>,
+    pub loading: Option<ModelSource>,
     /// How long personalizing would take with the model in use.
     pub estimate: Option<Estimate>,
     /// The checkpoint path typed into the Model menu (for when no file dialog is available).
@@ -100,9 +100,11 @@ pub fn menu_bar(ui: &mut egui::Ui, status: &mut Status, recent: &[PathBuf], inte
                     ui.close();
                 }
                 ui.separator();
-                ui.label("Or type a checkpoint path:");
                 ui.horizontal(|ui| {
-                    let field = ui.add(egui::TextEdit::singleline(&mut status.typed_checkpoint).hint_text("/path/to/stylegan2.pt").desired_width(260.0));
+                    let label = ui.label("Checkpoint path");
+                    let field = ui
+                        .add(egui::TextEdit::singleline(&mut status.typed_checkpoint).hint_text("/path/to/stylegan2.pt").desired_width(260.0))
+                        .labelled_by(label.id);
                     let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                     if (ui.button("Load").clicked() || entered) && !status.typed_checkpoint.trim().is_empty() {
                         intents.push(Intent::LoadModel(ModelSource::checkpoint(std::path::Path::new(status.typed_checkpoint.trim()))));
