@@ -100,9 +100,9 @@ pub fn menu_bar(ui: &mut egui::Ui, status: &mut Status, recent: &[PathBuf], inte
                     ui.close();
                 }
                 ui.separator();
-                ui.label("Or type a checkpoint path:");
+                let label = ui.label("Or type a checkpoint path:");
                 ui.horizontal(|ui| {
-                    let field = ui.add(egui::TextEdit::singleline(&mut status.typed_checkpoint).hint_text("/path/to/stylegan2.pt").desired_width(260.0));
+                    let field = ui.add(egui::TextEdit::singleline(&mut status.typed_checkpoint).hint_text("/path/to/stylegan2.pt").desired_width(260.0)).labelled_by(label.id);
                     let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                     if (ui.button("Load").clicked() || entered) && !status.typed_checkpoint.trim().is_empty() {
                         intents.push(Intent::LoadModel(ModelSource::checkpoint(std::path::Path::new(status.typed_checkpoint.trim()))));
