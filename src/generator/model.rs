@@ -339,9 +339,10 @@ pub enum ModelSource {
 pub const MODEL_FILE: &str = "model.json";
 
 impl ModelSource {
-    /// A checkpoint file chosen by the user.
+    /// A checkpoint file chosen by the user, by its absolute path when it exists (a project remembers it,
+    /// and later commands may run from another folder).
     pub fn checkpoint(path: &Path) -> Self {
-        Self::StyleGan2 { checkpoint: path.to_path_buf() }
+        Self::StyleGan2 { checkpoint: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()) }
     }
 
     /// Loads the untuned generator on `device`.
@@ -404,6 +405,15 @@ impl std::fmt::Display for ModelSource {
 mod tests {
     use super::*;
     use crate::generator::stylegan2::StyleGan2Config;
+
+    #[test]
+    fn a_checkpoint_is_remembered_by_its_absolute_path() {
+        let relative = Path::new("tests/fixtures/stylegan2/tiny_g_ema.pt");
+        let ModelSource::StyleGan2 { checkpoint } = ModelSource::checkpoint(relative) else { unreachable!() };
+        assert!(checkpoint.is_absolute() && checkpoint.ends_with(relative), "{}", checkpoint.display());
+        // A path that does not exist stays as given (loading it names it in the error).
+        assert_eq!(ModelSource::checkpoint(Path::new("missing.pt")), ModelSource::StyleGan2 { checkpoint: "missing.pt".into() });
+    }
 
     #[test]
     fn a_large_stylegan2_works_at_a_bounded_side_and_batch() {
