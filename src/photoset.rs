@@ -100,6 +100,10 @@ pub struct PhotoEntry {
     pub status: PhotoStatus,
     /// Why, in plain words (empty when ok and nothing to say).
     pub reason: String,
+    /// What reading the file noticed (EXIF, colour space, padding), kept apart from the set-level reasons
+    /// so that [`select`] can decide again when photos are added.
+    #[serde(default)]
+    pub notes: String,
     /// Every face of a usable size.
     pub faces: Vec<FaceRecord>,
     /// The face chosen as the person's.
@@ -132,6 +136,7 @@ pub fn analyse_photo(path: &Path, models: &SetModels) -> PhotoEntry {
         path: path.to_path_buf(),
         status: PhotoStatus::Ok,
         reason: String::new(),
+        notes: String::new(),
         faces: Vec::new(),
         chosen: None,
         identity_agreement: None,
@@ -161,7 +166,8 @@ pub fn analyse_photo(path: &Path, models: &SetModels) -> PhotoEntry {
         return entry;
     }
     entry.faces = usable.into_iter().map(|d| measure_face(&photo.image, d, &models.attributes)).collect();
-    entry.reason = notes;
+    entry.reason = notes.clone();
+    entry.notes = notes;
     entry
 }
 
@@ -206,8 +212,13 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Set-level decisions: which face in each photo is the person's, who is someone else, which photos
-/// repeat another, which poses are extreme.
+/// repeat an earlier one, which poses are extreme. Decided afresh from the measurements each time, so it
+/// can run again over the whole set when photos are added (running it twice changes nothing).
 pub fn select(entries: &mut [PhotoEntry]) {
+    for entry in entries.iter_mut().filter(|e| !e.faces.is_empty()) {
+        entry.status = PhotoStatus::Ok;
+        entry.reason = entry.notes.clone();
+    }
     let candidates: Vec<(usize, usize)> = entries
         .iter()
         .enumerate()
@@ -322,7 +333,6 @@ fn mean_abs_difference(a: &RgbImage, b: &RgbImage) -> f32 {
     total as f32 / a.as_raw().len().max(1) as f32
 }
 
-/// Analyses every photo and makes the set-level decisions.
 /// The most confident face of each photo file, aligned at `size`, in the order given; files that do not
 /// decode or show no face are left out. For tools, tests and benchmarks that take a person's photos as
 /// they are (the import job adds statuses, the identity check and the rest).
@@ -337,6 +347,7 @@ pub fn aligned_faces(paths: &[PathBuf], detector: &FaceDetector, size: u32) -> V
         .collect()
 }
 
+/// Analyses every photo and makes the set-level decisions.
 pub fn analyse_set(paths: &[PathBuf], models: &SetModels, mut progress: impl FnMut(usize, usize)) -> Vec<PhotoEntry> {
     let mut entries = Vec::with_capacity(paths.len());
     for (i, path) in paths.iter().enumerate() {
@@ -467,6 +478,7 @@ mod tests {
             path: PathBuf::from("a.jpg"),
             status: PhotoStatus::OtherPerson,
             reason: String::new(),
+            notes: String::new(),
             faces: Vec::new(),
             chosen: None,
             identity_agreement: None,

@@ -139,6 +139,31 @@ impl Project {
         Ok(())
     }
 
+    /// Makes the set-level decisions ([`crate::photoset::select`]) again over every photo, as after photos
+    /// were added: who is the person and who is someone else, and which photos repeat an earlier one, are
+    /// decided over the whole set rather than within one import. A photo whose chosen face changed gets its
+    /// thumbnail written again into `folder`. Returns the photos whose status or chosen face changed.
+    pub fn decide_set(&mut self, folder: &Path) -> Result<Vec<usize>, ProjectError> {
+        let mut entries: Vec<PhotoEntry> = self.photos.iter().map(|p| p.entry.clone()).collect();
+        crate::photoset::select(&mut entries);
+        let mut changed = Vec::new();
+        for (i, (photo, entry)) in self.photos.iter_mut().zip(entries).enumerate() {
+            if photo.entry.status == entry.status && photo.entry.chosen == entry.chosen {
+                photo.entry = entry;
+                continue;
+            }
+            if photo.entry.chosen != entry.chosen {
+                if let (Some(face), Some(thumbnail)) = (entry.face().filter(|f| f.aligned.width() > 0), &photo.thumbnail) {
+                    let small = image::imageops::resize(&face.aligned, THUMBNAIL_SIZE, THUMBNAIL_SIZE, image::imageops::FilterType::Triangle);
+                    save_atomic(&small, &folder.join(thumbnail))?;
+                }
+            }
+            photo.entry = entry;
+            changed.push(i);
+        }
+        Ok(changed)
+    }
+
     /// Writes the project into `folder` (created if needed), atomically.
     pub fn save(&self, folder: &Path) -> Result<(), ProjectError> {
         let path = folder.join(PROJECT_FILE);
@@ -183,6 +208,7 @@ mod tests {
                 path: PathBuf::from("/photos/写真 1.jpg"),
                 status: PhotoStatus::ExtremePose,
                 reason: "extreme head pose (yaw 61, pitch 2 degrees)".into(),
+                notes: String::new(),
                 faces: Vec::new(),
                 chosen: None,
                 identity_agreement: Some(0.8),

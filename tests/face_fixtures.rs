@@ -361,6 +361,11 @@ fn row01_row25_rotated_photo_finds_its_face_and_burst_shots_collapse() {
     let photos = [rotated, fixture("P006", "happy"), burst, fixture("P006", "sad")];
     let entries = analyse_set(&photos, models(), |_, _| {});
     assert_eq!(statuses(&entries), [PhotoStatus::Ok, PhotoStatus::Ok, PhotoStatus::Duplicate, PhotoStatus::Ok], "{:?}", entries.iter().map(|e| &e.reason).collect::<Vec<_>>());
+    // Deciding again (as when photos are added to a project) changes nothing: no reason is repeated.
+    let mut again = entries.clone();
+    mystyle::photoset::select(&mut again);
+    let summary = |e: &[PhotoEntry]| e.iter().map(|e| (e.status, e.reason.clone(), e.chosen)).collect::<Vec<_>>();
+    assert_eq!(summary(&again), summary(&entries));
     // Upright: the eyes lie on a horizontal line, left of each other, and the face box is taller than wide.
     let d = &entries[0].face().unwrap().detection;
     let [l, r] = [d.landmarks[0], d.landmarks[1]];

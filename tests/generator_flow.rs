@@ -12,7 +12,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use image::RgbImage;
 use mystyle::generator::{FaceGenerator, ModelSource};
 use mystyle::imaging::export::save_atomic;
-use mystyle::prior::edit::{Base, Editor, Targets};
+use mystyle::prior::edit::{Base, EditEvent, EditJob, EditRequest, Editor, Targets};
 use mystyle::prior::job::{Budget, PersonalizeEvent, PersonalizeInput, PersonalizeJob, TUNING_MEMORY_BYTES};
 use mystyle::prior::organize::Attribute;
 use mystyle::prior::personal::PersonalPrior;
@@ -100,6 +100,39 @@ fn flow(model: ModelSource, name: &str) -> RgbImage {
     // Reopened, the project draws the same face from the same latent.
     let again = Editor::open(&project, &device).unwrap();
     assert_eq!(again.render_at(&latent, usize::MAX).unwrap(), exported, "{name}: reopening changed the face");
+
+    // The edit worker (what the window uses) draws slider frames at a preview size and, asked in the middle
+    // of an edit, the full-size face an export is made from.
+    let opened = project.clone();
+    let job = EditJob::spawn(
+        move || {
+            let mut editor = Editor::open(&opened, &Device::flex().autodiff())?;
+            editor.settings.preview_side = 32;
+            editor.settings.refine_steps = 3;
+            Ok(editor)
+        },
+        || {},
+    );
+    job.request(EditRequest { id: 1, base: Base::Mean, targets: targets.clone() });
+    job.render(2, latent.clone(), usize::MAX);
+    let (mut frame_sides, mut rendered, mut done) = (Vec::new(), None, false);
+    while !(done && rendered.is_some()) {
+        match job.wait().expect("the edit worker ended early") {
+            EditEvent::Frame { id: 1, frame } => frame_sides.push(frame.image.width()),
+            EditEvent::Done { id: 1, .. } => done = true,
+            EditEvent::Rendered { id: 2, image } => rendered = Some(image),
+            EditEvent::Failed { id, message } => panic!("{name}: request {id} failed: {message}"),
+            EditEvent::LoadFailed(message) => panic!("{name}: {message}"),
+            _ => {}
+        }
+    }
+    // Every frame at the size the editor draws at a 32 px preview (StyleGAN2 stops its synthesis there; the
+    // DCGAN has only its 64 px output).
+    editor.settings.preview_side = 32;
+    let preview = editor.render(&latent).unwrap().width();
+    assert_eq!(preview, if matches!(model, ModelSource::DefaultDcgan) { 64 } else { 32 }, "{name}");
+    assert!(!frame_sides.is_empty() && frame_sides.iter().all(|&s| s == preview), "{name}: frames {frame_sides:?}");
+    assert_eq!(rendered.unwrap(), exported, "{name}: the worker's full-size render is the export");
     read
 }
 

@@ -219,12 +219,16 @@ fn personalize_edit_undo_export_and_reopen() {
     let proposed = PathBuf::from(app(&h).export().path.clone());
     std::fs::write(&proposed, b"keep me").unwrap();
     click(&mut h, "Export face");
+    wait_until(&mut h, "the question before overwriting", MINUTES, |a| a.export().pending_overwrite.is_some() || !a.export().running());
+    h.run_steps(3);
     assert!(app(&h).export().pending_overwrite.is_some(), "no question before overwriting: {:#?}", app(&h).messages());
     assert!(h.query_by_label("Replace the file?").is_some(), "the question is not on screen");
     click(&mut h, "Keep it");
     assert_eq!(std::fs::read(&proposed).unwrap(), b"keep me");
     assert!(said(app(&h), "not exported"));
     click(&mut h, "Export face");
+    wait_until(&mut h, "the question before overwriting", MINUTES, |a| a.export().pending_overwrite.is_some());
+    h.run_steps(3);
     click(&mut h, "Replace");
     wait_until(&mut h, "the replacing export", MINUTES, |a| !a.export().running() && a.export().last_written.as_deref() == Some(proposed.as_path()));
     assert!(image::open(&proposed).is_ok(), "the replaced file is not an image");

@@ -89,22 +89,34 @@ fn dropped_files_and_a_folder_import_with_badges_reasons_and_a_skip_summary() {
 }
 
 #[test]
-fn a_photo_dropped_again_later_is_marked_as_a_duplicate_of_the_first() {
+fn photos_dropped_later_are_judged_with_the_whole_set() {
     let dir = common::scratch("ui-photos-again");
     let mut h = open(&dir, None);
+    // One photo alone is the person by default.
+    drop_files(&mut h, &[fixture("P005", "neutral")]);
+    wait_until(&mut h, "the first import", Duration::from_secs(300), |a| !a.importing() && a.session().project.photos.len() == 1);
+    assert_eq!(status_of(app(&h), "neutral.jpg"), PhotoStatus::Ok);
+    // Two photos of someone else follow: the set is now theirs, and the first photo is another person.
     drop_files(&mut h, &[fixture("P003", "happy"), fixture("P003", "sad")]);
-    wait_until(&mut h, "the first import", Duration::from_secs(300), |a| !a.importing() && a.session().project.photos.len() == 2);
+    wait_until(&mut h, "the second import", Duration::from_secs(300), |a| !a.importing() && a.session().project.photos.len() == 3);
+    let a = app(&h);
+    assert_eq!(a.session().project.photos[0].entry.status, PhotoStatus::OtherPerson, "{:#?}", a.messages());
+    assert!(said(a, "photo 1 is now other person"), "the change was not told: {:#?}", a.messages());
+    assert!(!a.session().included(0));
+    // A copy of a photo already in the project, dropped with a new one.
     let copy = dir.join("happy again.jpg");
     std::fs::copy(fixture("P003", "happy"), &copy).unwrap();
     drop_files(&mut h, &[copy, fixture("P003", "neutral")]);
-    wait_until(&mut h, "the second import", Duration::from_secs(300), |a| !a.importing() && a.session().project.photos.len() == 4);
+    wait_until(&mut h, "the third import", Duration::from_secs(300), |a| !a.importing() && a.session().project.photos.len() == 5);
     let a = app(&h);
     assert_eq!(status_of(a, "happy again.jpg"), PhotoStatus::Duplicate);
-    assert_eq!(status_of(a, "neutral.jpg"), PhotoStatus::Ok);
+    assert_eq!(status_of(a, "P003/neutral.jpg"), PhotoStatus::Ok);
+    assert_eq!(a.session().project.photos[0].entry.status, PhotoStatus::OtherPerson);
     let i = a.session().project.photos.iter().position(|p| p.entry.path.ends_with("happy again.jpg")).unwrap();
     let reason = &a.session().project.photos[i].entry.reason;
-    assert!(reason.contains("happy.jpg") && reason.contains("already in the project"), "{reason}");
+    assert!(reason.contains("same photo as happy.jpg"), "{reason}");
     assert!(!a.session().included(i), "a duplicate is used for personalizing by default");
+    assert!(said(a, "imported 2 photo(s)") && said(a, "1 duplicate") && said(a, "1 ok"), "{:#?}", a.messages());
 }
 
 #[test]
@@ -160,4 +172,66 @@ fn row20_without_a_file_dialog_the_user_is_told_and_typed_paths_still_import() {
     h.step();
     wait_until(&mut h, "the typed import", Duration::from_secs(300), |a| !a.importing() && a.session().project.photos.len() == 1);
     assert_eq!(status_of(app(&h), "happy.jpg"), PhotoStatus::Ok);
+}
+
+/// Every piece of text painted in the last frame.
+fn painted_text(h: &support::App) -> Vec<String> {
+    fn collect(shape: &egui::Shape, out: &mut Vec<String>) {
+        match shape {
+            egui::Shape::Text(text) => out.push(text.galley.text().to_owned()),
+            egui::Shape::Vec(shapes) => shapes.iter().for_each(|s| collect(s, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for clipped in &h.output().shapes {
+        collect(&clipped.shape, &mut out);
+    }
+    out
+}
+
+#[test]
+fn files_dragged_over_the_window_are_named_on_an_overlay() {
+    let dir = common::scratch("ui-photos-hover");
+    let mut h = open(&dir, None);
+    let overlay = |h: &support::App| painted_text(h).into_iter().find(|t| t.starts_with("Drop to import photos"));
+    h.step();
+    assert_eq!(overlay(&h), None, "an overlay with nothing dragged");
+    for name in ["a.jpg", "b.png", "holiday", "d.heic"] {
+        h.input_mut().hovered_files.push(egui::HoveredFile { path: Some(dir.join(name)), ..Default::default() });
+    }
+    h.step();
+    let text = overlay(&h).expect("no overlay while files are dragged over the window");
+    assert!(text.contains("a.jpg, b.png, holiday") && text.contains("(4 items)"), "{text}");
+    // Dragged away: gone, and nothing was imported.
+    h.input_mut().hovered_files.clear();
+    h.step();
+    assert_eq!(overlay(&h), None);
+    assert!(!app(&h).importing() && app(&h).session().project.photos.is_empty());
+}
+
+
+#[test]
+fn quit_from_the_menu_or_ctrl_q_closes_the_window_as_its_close_button_does() {
+    let dir = common::scratch("ui-photos-quit");
+    let mut h = open(&dir, None);
+    let closes = |h: &support::App| {
+        h.output().viewport_output.get(&egui::ViewportId::ROOT).is_some_and(|v| v.commands.contains(&egui::ViewportCommand::Close))
+    };
+    h.step();
+    assert!(!closes(&h));
+    // Ctrl+Q in one frame (the harness would spread a queued key press over several frames, and only the
+    // last frame's output can be read).
+    h.input_mut().events.push(egui::Event::ModifiersChanged(egui::Modifiers::COMMAND));
+    h.input_mut().events.push(egui::Event::Key { key: egui::Key::Q, physical_key: None, pressed: true, repeat: false, modifiers: egui::Modifiers::COMMAND });
+    h.step();
+    h.input_mut().events.push(egui::Event::ModifiersChanged(egui::Modifiers::NONE));
+    assert!(closes(&h), "Ctrl+Q did not ask the window to close");
+    h.step();
+    assert!(!closes(&h));
+    h.get_by_label("Project").click();
+    h.run_steps(2);
+    h.get_by_label("Quit Ctrl+Q").click();
+    h.step();
+    assert!(closes(&h), "Project > Quit did not ask the window to close");
 }

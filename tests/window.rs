@@ -282,6 +282,7 @@ fn save_areas(img: &image::RgbImage, areas_line: &str, ppp: f32, dir: &Path, suf
 struct XInput {
     socket: std::os::unix::net::UnixStream,
     opcode: u8,
+    root: u32,
 }
 
 impl XInput {
@@ -302,7 +303,31 @@ impl XInput {
         let mut reply = [0u8; 32];
         socket.read_exact(&mut reply).unwrap();
         assert!(reply[0] == 1 && reply[8] == 1, "the X server has no XTEST extension");
-        Self { socket, opcode: reply[9] }
+        // The first screen's root window: after the 32-byte fixed part, the vendor string (padded to 4
+        // bytes) and 8 bytes per pixmap format.
+        let vendor = u16::from_le_bytes([setup[16], setup[17]]) as usize;
+        let screen = 32 + vendor.div_ceil(4) * 4 + 8 * setup[21] as usize;
+        let root = u32::from_le_bytes(setup[screen..screen + 4].try_into().unwrap());
+        Self { socket, opcode: reply[9], root }
+    }
+
+    /// Gives the keyboard focus to the top-level window under the pointer (Xvfb has no window manager to
+    /// do it): QueryPointer on the root, then SetInputFocus on the child it names.
+    fn focus_under_pointer(&mut self) {
+        use std::io::{Read, Write};
+        let mut query = vec![38u8, 0, 2, 0];
+        query.extend(self.root.to_le_bytes());
+        self.socket.write_all(&query).unwrap();
+        let mut reply = [0u8; 32];
+        self.socket.read_exact(&mut reply).unwrap();
+        assert_eq!(reply[0], 1, "QueryPointer failed: {reply:?}");
+        let child = u32::from_le_bytes(reply[12..16].try_into().unwrap());
+        assert_ne!(child, 0, "no window under the pointer");
+        let mut focus = vec![42u8, 1, 3, 0];
+        focus.extend(child.to_le_bytes());
+        focus.extend(0u32.to_le_bytes());
+        self.socket.write_all(&focus).unwrap();
+        self.socket.flush().unwrap();
     }
 
     /// XTestFakeInput (36 bytes): event type, detail (button), and for motion the root position.
@@ -324,6 +349,11 @@ impl XInput {
 
     fn button(&mut self, down: bool) {
         self.fake(if down { 4 } else { 5 }, 1, 0, 0);
+    }
+
+    /// A key pressed or released, by X keycode (Xvfb's default keymap: 37 Control_L, 24 q).
+    fn key(&mut self, keycode: u8, down: bool) {
+        self.fake(if down { 2 } else { 3 }, keycode, 0, 0);
     }
 
     fn click(&mut self, at: [f32; 2]) {
@@ -400,7 +430,22 @@ fn the_whole_flow_runs_in_a_real_window_and_frame_times_are_measured() {
     let img = screenshot(&display, &dir.join("window-edited.png"));
     let face = parse_face_rect(&log.latest("face drawn at", Duration::ZERO)).unwrap();
     save_areas(&img, &log.latest("areas (points)", Duration::ZERO), ppp, &dir, "-edited");
-    drop(app);
+    // Ctrl+Q closes the window; eframe then stores the window's place and size and the app's state (the
+    // open project) for the next start.
+    input.focus_under_pointer();
+    std::thread::sleep(Duration::from_millis(300));
+    for (key, down) in [(37, true), (24, true), (24, false), (37, false)] {
+        input.key(key, down);
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    let mut app = app;
+    let exited = (0..300).find_map(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        app.0.try_wait().unwrap()
+    });
+    assert!(exited.is_some_and(|s| s.success()), "Ctrl+Q did not close the window: {exited:?}");
+    let remembered = std::fs::read_to_string(home.join("data/mystyle/app.ron")).unwrap();
+    assert!(remembered.contains("\"window\"") && remembered.contains(&folder.display().to_string()), "{remembered}");
 
     let (tune50, tune99) = quantiles(&done[1], "UI frame time while personalizing:");
     let (drag50, drag99) = quantiles(&dragged, "UI frame time while dragging:");

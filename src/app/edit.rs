@@ -163,6 +163,9 @@ pub struct PersonEditor {
     pub typed_photo: String,
     /// Where the first slider was drawn in the last frame.
     pub first_slider_rect: Option<egui::Rect>,
+    /// The full-resolution render asked for an export, and its result once drawn.
+    rendering: Option<u64>,
+    rendered: Option<RgbImage>,
 }
 
 /// Nearest-neighbour magnification (crisp pixels), smooth minification.
@@ -217,6 +220,8 @@ impl PersonEditor {
             projected: None,
             typed_photo: String::new(),
             first_slider_rect: None,
+            rendering: None,
+            rendered: None,
         }
     }
 
@@ -228,6 +233,27 @@ impl PersonEditor {
     /// True while a request is being worked on.
     pub fn busy(&self) -> bool {
         self.sent.is_some() || self.sweep.is_some()
+    }
+
+    /// Asks the worker for the face on screen at the model's full resolution (slider frames of large models
+    /// are drawn at a preview size); false when there is no face yet. See [`PersonEditor::take_rendered`].
+    pub fn render_full(&mut self) -> bool {
+        let Some(latent) = self.latent.clone() else { return false };
+        self.next_id += 1;
+        self.job.render(self.next_id, latent, usize::MAX);
+        self.rendering = Some(self.next_id);
+        self.rendered = None;
+        true
+    }
+
+    /// True while the face asked for by [`PersonEditor::render_full`] is being drawn.
+    pub fn rendering(&self) -> bool {
+        self.rendering.is_some()
+    }
+
+    /// The full-resolution face asked for by [`PersonEditor::render_full`], once drawn.
+    pub fn take_rendered(&mut self) -> Option<RgbImage> {
+        self.rendered.take()
     }
 
     fn request(&mut self, base: Base, targets: Targets) -> u64 {
@@ -476,9 +502,18 @@ impl PersonEditor {
                         self.request(self.point.base.clone(), self.point.targets.clone());
                     }
                 }
+                EditEvent::Rendered { id, image } => {
+                    if Some(id) == self.rendering {
+                        self.rendering = None;
+                        self.rendered = Some(image);
+                    }
+                }
                 EditEvent::Failed { id, message } => {
                     if Some(id) == self.sent {
                         self.sent = None;
+                    }
+                    if Some(id) == self.rendering {
+                        self.rendering = None;
                     }
                     log.push(format!("edit failed: {message}"));
                 }

@@ -108,6 +108,8 @@ pub struct ExportArea {
     /// An export waiting for the user to allow replacing an existing file.
     pub pending_overwrite: Option<ExportRequest>,
     running: Option<Receiver<(PathBuf, Result<(), String>)>>,
+    /// An export waiting for its face to be drawn at full resolution (true: paste back into the photo).
+    awaiting_face: Option<bool>,
     /// The last file written.
     pub last_written: Option<PathBuf>,
     /// The slider a sweep runs over.
@@ -115,9 +117,19 @@ pub struct ExportArea {
 }
 
 impl ExportArea {
-    /// True while an export is being written.
+    /// True while an export waits for its face or is being written.
     pub fn running(&self) -> bool {
-        self.running.is_some()
+        self.running.is_some() || self.awaiting_face.is_some()
+    }
+
+    /// An export (`paste_back`: into the photo) now waits for its face to be drawn at full resolution.
+    pub fn await_face(&mut self, paste_back: bool) {
+        self.awaiting_face = Some(paste_back);
+    }
+
+    /// The export that was waiting for its face, if any (no longer waiting).
+    pub fn take_awaiting(&mut self) -> Option<bool> {
+        self.awaiting_face.take()
     }
 
     /// Proposes a fresh file name in the project's exports folder.

@@ -176,6 +176,9 @@ pub enum Intent {
     SetExportFormat(ExportFormat),
     /// Choose the exported face's side in pixels.
     SetExportSize(u32),
+    /// Close the window (Project > Quit, Ctrl+Q), as the window's close button does: during personalizing
+    /// the user is asked first; unsaved changes are saved.
+    Quit,
     /// Closing during personalizing: stop, checkpoint, then close.
     StopAndQuit,
     /// Closing during personalizing: keep the window open and the job running.
@@ -452,6 +455,7 @@ impl StudioApp {
             }
             Intent::SetExportFormat(format) => self.state.export_format = format,
             Intent::SetExportSize(size) => self.state.export_size = size,
+            Intent::Quit => self.ctx.send_viewport_cmd(egui::ViewportCommand::Close),
             Intent::StopAndQuit => {
                 self.closing = Closing::Stopping;
                 self.personalize.cancel();
@@ -488,12 +492,25 @@ impl StudioApp {
         self.status.push(format!("personalizing on {} photo(s) ({preset:?}{})", photos.len(), if resume { ", resumed" } else { "" }));
     }
 
+    /// Exports the face on screen: a personalized face is first drawn again at the model's full resolution
+    /// on the edit worker ([`Self::finish_export`] runs when it arrives).
     fn start_export(&mut self, paste_back: bool) {
+        if let Some(editor) = &mut self.editor {
+            if editor.render_full() {
+                self.export.await_face(paste_back);
+                return;
+            }
+        }
         let face = match &self.editor {
             Some(editor) => editor.image.clone(),
             None => self.random_image.clone(),
         };
         let Some(face) = face else { return self.status.push("nothing to export yet: no face on screen") };
+        self.finish_export(face, paste_back);
+    }
+
+    /// Writes `face` (or pastes it back) as the Export area says.
+    fn finish_export(&mut self, face: RgbImage, paste_back: bool) {
         let path = export::with_format(std::path::Path::new(self.export.path.trim()), self.state.export_format);
         self.export.path = path.display().to_string();
         let kind = if paste_back {
@@ -605,6 +622,23 @@ impl StudioApp {
                 self.export.start(export::ExportRequest { face: sheet, kind: export::ExportKind::AsIs, path }, false, ctx);
             }
         }
+        match self.editor.as_mut() {
+            Some(editor) => {
+                if let Some(face) = editor.take_rendered() {
+                    if let Some(paste_back) = self.export.take_awaiting() {
+                        self.finish_export(face, paste_back);
+                    }
+                } else if !editor.rendering() && self.export.take_awaiting().is_some() {
+                    // The render failed (the editor logged why): nothing to wait for.
+                    self.status.push("not exported: the face could not be drawn at full resolution");
+                }
+            }
+            None => {
+                if self.export.take_awaiting().is_some() {
+                    self.status.push("not exported: the editor was closed");
+                }
+            }
+        }
         if let Some(message) = self.export.poll() {
             self.status.push(message);
             self.export.propose(&self.session.folder, self.state.export_format);
@@ -632,6 +666,9 @@ impl StudioApp {
         ctx.input_mut(|i| {
             if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::S)) {
                 intents.push(Intent::SaveProject);
+            }
+            if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::Q)) {
+                intents.push(Intent::Quit);
             }
         });
         if ctx.egui_wants_keyboard_input() {

@@ -40,21 +40,6 @@ pub fn badge_colour(status: PhotoStatus) -> Color32 {
     }
 }
 
-/// Marks photos of a new import that repeat a photo already in the project (the same file content, or the
-/// same file) as duplicates, naming the earlier one; each import decides the rest on its own batch.
-pub fn mark_repeats(existing: &[crate::project::ProjectPhoto], entries: &mut [PhotoEntry]) {
-    let canonical = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    for entry in entries.iter_mut().filter(|e| e.status != PhotoStatus::Unreadable) {
-        let path = canonical(&entry.path);
-        let earlier = existing.iter().find(|p| (p.entry.content_hash.is_some() && p.entry.content_hash == entry.content_hash) || canonical(&p.entry.path) == path);
-        if let Some(earlier) = earlier {
-            let name = earlier.entry.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            entry.status = PhotoStatus::Duplicate;
-            entry.reason = format!("same photo as {name} (already in the project)");
-        }
-    }
-}
-
 /// One line of the measured attributes of a photo's chosen face.
 pub fn attribute_line(entry: &PhotoEntry) -> Option<String> {
     let a = &entry.face()?.attributes;
@@ -160,25 +145,43 @@ impl PhotosArea {
                 }
             }
         }
-        if let Some((mut entries, cancelled)) = done {
-            mark_repeats(&session.project.photos, &mut entries);
+        if let Some((entries, cancelled)) = done {
             self.import = None;
             self.progress = None;
             self.pending.clear();
             if !entries.is_empty() {
+                let first_new = session.project.photos.len();
+                if let Err(e) = session.project.add_photos(&session.folder, entries) {
+                    log.push(format!("thumbnails could not be written: {e}"));
+                }
+                // Who the person is, and which photos repeat earlier ones, is decided over the whole set.
+                match session.project.decide_set(&session.folder) {
+                    Ok(changed) => {
+                        for i in &changed {
+                            self.thumbs.remove(i);
+                        }
+                        let earlier: Vec<String> = changed
+                            .iter()
+                            .filter(|&&i| i < first_new)
+                            .map(|&i| format!("photo {} is now {}", i + 1, session.project.photos[i].entry.status.label()))
+                            .collect();
+                        if !earlier.is_empty() {
+                            log.push(format!("with the new photos, the set was judged again: {}", earlier.join(", ")));
+                        }
+                    }
+                    Err(e) => log.push(format!("thumbnails could not be written: {e}")),
+                }
+                let added = &session.project.photos[first_new..];
                 let mut counts: Vec<(PhotoStatus, usize)> = Vec::new();
-                for e in &entries {
-                    match counts.iter_mut().find(|(s, _)| *s == e.status) {
+                for p in added {
+                    match counts.iter_mut().find(|(s, _)| *s == p.entry.status) {
                         Some((_, n)) => *n += 1,
-                        None => counts.push((e.status, 1)),
+                        None => counts.push((p.entry.status, 1)),
                     }
                 }
                 let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {}", s.label())).collect();
                 let verb = if cancelled { "import cancelled; kept" } else { "imported" };
-                log.push(format!("{verb} {} photo(s): {}", entries.len(), summary.join(", ")));
-                if let Err(e) = session.project.add_photos(&session.folder, entries) {
-                    log.push(format!("thumbnails could not be written: {e}"));
-                }
+                log.push(format!("{verb} {} photo(s): {}", added.len(), summary.join(", ")));
                 session.touch();
             }
         }

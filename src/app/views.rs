@@ -53,7 +53,7 @@ impl Status {
     }
 }
 
-/// The top bar: the Project menu (New, Open, recent projects, Save) and the Model menu (the embedded
+/// The top bar: the Project menu (New, Open, Save, recent projects, Quit) and the Model menu (the embedded
 /// DCGAN, or a StyleGAN2 checkpoint by dialog or typed path), with the loaded model's resolution.
 pub fn menu_bar(ui: &mut egui::Ui, status: &mut Status, recent: &[PathBuf], intents: &mut Vec<Intent>) {
     egui::Panel::top("menu").show(ui, |ui| {
@@ -88,6 +88,11 @@ pub fn menu_bar(ui: &mut egui::Ui, status: &mut Status, recent: &[PathBuf], inte
                             ui.close();
                         }
                     }
+                }
+                ui.separator();
+                if ui.add(egui::Button::new("Quit").shortcut_text("Ctrl+Q")).clicked() {
+                    intents.push(Intent::Quit);
+                    ui.close();
                 }
             });
             ui.menu_button("Model", |ui| {

@@ -54,7 +54,9 @@ pub trait FaceGenerator {
     /// Faces [N, 3, FACE_SIZE, FACE_SIZE] in [-1, 1] from latents [N, latent_dim]: what tuning, projection
     /// and editing compare with photos. Differentiable.
     fn faces(&self, latents: Tensor<2>) -> Tensor<4>;
-    /// Images [N, 3, s, s] in [-1, 1] with s = min(resolution, `max_side`), for display and export.
+    /// Images [N, 3, s, s] in [-1, 1] for display and export: s is the largest output side the network has
+    /// up to `max_side` (StyleGAN2 stops its synthesis at that layer), or its resolution when it has no
+    /// smaller output (the DCGAN).
     fn render(&self, latents: Tensor<2>, max_side: usize) -> Tensor<4>;
     /// `count` latents from the generator's own distribution; latent `i` depends only on (`seed`, `i`).
     fn random_latents(&self, seed: u64, count: usize) -> Tensor<2>;

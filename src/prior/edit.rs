@@ -265,9 +265,9 @@ impl Editor {
     }
 
     /// The frame shown for latent `z` whose estimator face is `face` (in [0, 1]): the face itself when the
-    /// model is no larger, else a render at the preview size.
+    /// model is no larger and fits the preview size, else a render at the preview size (as frame 0 is).
     fn frame_image(&self, z: Tensor<2>, face: &Tensor<4>) -> anyhow::Result<RgbImage> {
-        let image = if self.generator.resolution() <= FACE_SIZE {
+        let image = if self.generator.resolution() <= FACE_SIZE.min(self.settings.preview_side) {
             face.clone().detach() * 2.0 - 1.0
         } else {
             self.generator.render(z.detach(), self.settings.preview_side).detach()
@@ -432,6 +432,13 @@ pub enum EditEvent {
         /// The latent reached.
         latent: Vec<f32>,
     },
+    /// The face of a latent at the size asked by [`EditJob::render`] (exports at the full resolution).
+    Rendered {
+        /// The render's number, as given.
+        id: u64,
+        /// The face.
+        image: RgbImage,
+    },
     /// Request `id` could not be carried out.
     Failed {
         /// The request.
@@ -441,9 +448,24 @@ pub enum EditEvent {
     },
 }
 
+/// What an [`EditJob`]'s worker is asked to do.
+enum Work {
+    /// An edit (coalesced: only the newest waiting is worked on).
+    Edit(EditRequest),
+    /// One face drawn at a size (never dropped; drawn as soon as the worker sees it).
+    Render {
+        /// Its number.
+        id: u64,
+        /// The latent.
+        latent: Vec<f32>,
+        /// Largest side.
+        max_side: usize,
+    },
+}
+
 /// An [`Editor`] on a worker thread that always works on the newest request.
 pub struct EditJob {
-    requests: Sender<EditRequest>,
+    requests: Sender<Work>,
     events: Receiver<EditEvent>,
     cancel: Arc<AtomicBool>,
 }
@@ -452,7 +474,7 @@ impl EditJob {
     /// Starts the worker, which first builds its editor with `load` (models are loaded on the worker, off
     /// the caller's thread); `wake` is called after each event (for example to repaint a window).
     pub fn spawn(load: impl FnOnce() -> anyhow::Result<Editor> + Send + 'static, wake: impl Fn() + Send + 'static) -> Self {
-        let (requests, inbox) = mpsc::channel::<EditRequest>();
+        let (requests, inbox) = mpsc::channel::<Work>();
         let (tx, events) = mpsc::channel();
         let cancel = Arc::new(AtomicBool::new(false));
         let stop = cancel.clone();
@@ -468,11 +490,28 @@ impl EditJob {
                     Err(e) => return send(EditEvent::LoadFailed(format!("{e:#}"))),
                 };
                 send(EditEvent::Ready);
-                let mut next = inbox.recv().ok();
+                let render = |id: u64, latent: &[f32], max_side: usize| match editor.render_at(latent, max_side) {
+                    Ok(image) => send(EditEvent::Rendered { id, image }),
+                    Err(e) => send(EditEvent::Failed { id, message: e.to_string() }),
+                };
+                // The next edit to work on; renders are drawn as soon as they are seen.
+                let next_edit = |first: Option<Work>| -> Option<EditRequest> {
+                    let mut pending = first;
+                    loop {
+                        match pending.take().or_else(|| inbox.recv().ok())? {
+                            Work::Render { id, latent, max_side } => render(id, &latent, max_side),
+                            Work::Edit(request) => return Some(request),
+                        }
+                    }
+                };
+                let mut next = next_edit(None);
                 while let Some(mut request) = next.take() {
                     // Only the newest request waiting is worked on.
                     while let Ok(newer) = inbox.try_recv() {
-                        request = newer;
+                        match newer {
+                            Work::Edit(newer) => request = newer,
+                            Work::Render { id, latent, max_side } => render(id, &latent, max_side),
+                        }
                     }
                     stop.store(false, Ordering::Relaxed);
                     let mut superseded = false;
@@ -480,7 +519,11 @@ impl EditJob {
                         editor.edit(&base, &request.targets, |frame| {
                             send(EditEvent::Frame { id: request.id, frame });
                             match inbox.try_recv() {
-                                Ok(newer) => {
+                                Ok(Work::Render { id, latent, max_side }) => {
+                                    render(id, &latent, max_side);
+                                    ControlFlow::Continue(())
+                                }
+                                Ok(Work::Edit(newer)) => {
                                     next = Some(newer);
                                     superseded = true;
                                     ControlFlow::Break(())
@@ -499,7 +542,7 @@ impl EditJob {
                         Err(e) => send(EditEvent::Failed { id: request.id, message: e.to_string() }),
                     }
                     if next.is_none() {
-                        next = inbox.recv().ok();
+                        next = next_edit(None);
                     }
                 }
             })
@@ -509,7 +552,13 @@ impl EditJob {
 
     /// Queues a request; it supersedes any request not yet done.
     pub fn request(&self, request: EditRequest) {
-        let _ = self.requests.send(request);
+        let _ = self.requests.send(Work::Edit(request));
+    }
+
+    /// Asks for the face of `latent` at up to `max_side` pixels (for example the model's full resolution for
+    /// an export, where slider frames use the preview size); answered by [`EditEvent::Rendered`] with `id`.
+    pub fn render(&self, id: u64, latent: Vec<f32>, max_side: usize) {
+        let _ = self.requests.send(Work::Render { id, latent, max_side });
     }
 
     /// Stops the request in progress at its next frame.
