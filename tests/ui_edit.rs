@@ -171,6 +171,22 @@ fn personalize_edit_undo_export_and_reopen() {
     click(&mut h, "Before");
     assert!(app(&h).editor().unwrap().show_before);
     click(&mut h, "Before");
+    // Dragging across the face compares: the base left of the pointer, the edit right of it.
+    let face = h.get_by_label("Face").rect();
+    let at = |share: f32| egui::pos2(face.left() + share * face.width(), face.center().y);
+    h.input_mut().events.push(egui::Event::PointerMoved(at(0.1)));
+    h.step();
+    h.input_mut().events.push(egui::Event::PointerButton { pos: at(0.1), button: egui::PointerButton::Primary, pressed: true, modifiers: Default::default() });
+    h.step();
+    for share in [0.2, 0.4, 0.6] {
+        h.input_mut().events.push(egui::Event::PointerMoved(at(share)));
+        h.step();
+    }
+    let wipe = app(&h).editor().unwrap().wipe.expect("no wipe while dragging across the face");
+    assert!((wipe - 0.6).abs() < 0.02, "wipe at {wipe}, pointer at 0.6");
+    h.input_mut().events.push(egui::Event::PointerButton { pos: at(0.6), button: egui::PointerButton::Primary, pressed: false, modifiers: Default::default() });
+    h.run_steps(2);
+    assert_eq!(app(&h).editor().unwrap().wipe, None, "the wipe stayed after the drag");
 
     // Between two photos: the mix is the base (and one undo step), the face changes; undo goes back.
     h.get_by_role_and_label(Role::Slider, "Interpolation").set_value_accesskit(0.25);

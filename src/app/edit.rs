@@ -147,6 +147,9 @@ pub struct PersonEditor {
     before: Option<(Base, egui::TextureHandle)>,
     /// Show the base without the edit.
     pub show_before: bool,
+    /// While the pointer drags across the face: the share of its width (from the left) that shows the base,
+    /// the rest the edit.
+    pub wipe: Option<f32>,
     /// Frames drawn so far.
     pub frames: u64,
     /// Between-two-photos choice: photo numbers a and b (from 1), and the mix.
@@ -209,6 +212,7 @@ impl PersonEditor {
             latent: None,
             before: None,
             show_before: false,
+            wipe: None,
             frames: 0,
             between: (1, 2, 0.5),
             sample_seed: 1,
@@ -551,7 +555,7 @@ impl PersonEditor {
             if ui.button("Reset").on_hover_text("Clear every slider").clicked() {
                 intents.push(Intent::ResetEdit);
             }
-            ui.toggle_value(&mut self.show_before, "Before").on_hover_text("Show the base face without the edit");
+            ui.toggle_value(&mut self.show_before, "Before").on_hover_text("Show the base face without the edit (or drag across the face to compare: the base left of the pointer, the edit right of it)");
             if self.busy() {
                 ui.spinner();
             }
@@ -573,7 +577,23 @@ impl PersonEditor {
         };
         let native = texture.size()[0] as f32;
         let side = if native <= room { (room / native).floor() * native } else { room };
-        ui.vertical_centered(|ui| ui.add(egui::Image::new(texture).fit_to_exact_size(egui::vec2(side, side))).rect).inner.into()
+        let image = egui::Image::new(texture).fit_to_exact_size(egui::vec2(side, side)).alt_text("Face").sense(egui::Sense::drag());
+        let response = ui.vertical_centered(|ui| ui.add(image)).inner;
+        let rect = response.rect;
+        // Dragging across the face wipes between the base (left of the pointer) and the edit.
+        self.wipe = None;
+        if !self.show_before && response.dragged() {
+            if let (Some(pointer), Some((_, before))) = (response.interact_pointer_pos(), &self.before) {
+                let share = ((pointer.x - rect.left()) / rect.width()).clamp(0.0, 1.0);
+                let split = rect.left() + share * rect.width();
+                let left = egui::Rect::from_min_max(rect.min, egui::pos2(split, rect.bottom()));
+                let uv = egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(share, 1.0));
+                ui.painter().image(before.id(), left, uv, egui::Color32::WHITE);
+                ui.painter().vline(split, rect.y_range(), egui::Stroke::new(2.0, egui::Color32::WHITE));
+                self.wipe = Some(share);
+            }
+        }
+        Some(rect)
     }
 
     fn sliders(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
