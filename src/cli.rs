@@ -381,6 +381,10 @@ fn import(backend: &ComputeBackend, paths: &[PathBuf]) -> anyhow::Result<(Vec<Ph
 
 fn inspect(backend: &ComputeBackend, args: &InspectArgs) -> anyhow::Result<()> {
     let (entries, skipped) = import(backend, &args.paths)?;
+    if entries.is_empty() {
+        let why: Vec<String> = skipped.iter().take(3).map(|(p, why)| format!("{}: {why}", p.display())).collect();
+        anyhow::bail!("no photos found in {}{}", listed(&args.paths), if why.is_empty() { String::new() } else { format!(" ({})", why.join("; ")) });
+    }
     if let Some(dir) = &args.aligned {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         for (i, entry) in entries.iter().enumerate() {
@@ -437,14 +441,33 @@ fn inspect(backend: &ComputeBackend, args: &InspectArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Paths for a message: the first three, and how many more.
+fn listed(paths: &[PathBuf]) -> String {
+    let shown: Vec<String> = paths.iter().take(3).map(|p| p.display().to_string()).collect();
+    if paths.len() > 3 { format!("{} and {} more", shown.join(", "), paths.len() - 3) } else { shown.join(", ") }
+}
+
 fn personalize(backend: &ComputeBackend, args: &PersonalizeArgs) -> anyhow::Result<()> {
     let preset = match args.preset {
         PresetArg::Fast => Preset::Fast,
         PresetArg::Balanced => Preset::Balanced,
         PresetArg::Best => Preset::Best,
     };
+    // A checkpoint that cannot be read fails now, before the photos are imported or anything is written.
+    model_source(args.model.as_deref()).load(&backend.device)?;
+    if args.resume && !args.out.join("checkpoints").join("latest.json").is_file() {
+        eprintln!("note: {} has no checkpoint to resume from; starting from the beginning", args.out.display());
+    }
     let (entries, _) = import(backend, &args.paths)?;
     let used = |e: &&PhotoEntry| e.status == PhotoStatus::Ok || (args.include_extreme_poses && e.status == PhotoStatus::ExtremePose);
+    if !entries.iter().any(|e| used(&e) && e.face().is_some()) {
+        let found: Vec<String> = entries.iter().take(3).map(|e| format!("{}: {}", e.path.display(), e.status.label())).collect();
+        anyhow::bail!(
+            "no usable photos in {}: personalization needs at least one photo with a face{}",
+            listed(&args.paths),
+            if found.is_empty() { " (no images found)".to_string() } else { format!(" ({})", found.join("; ")) }
+        );
+    }
     if args.estimate {
         let usable = entries.iter().filter(used).count();
         let budget = Budget { organize: args.method == MethodArg::Organized, ..Budget::for_preset(preset) };
@@ -473,6 +496,7 @@ fn personalize(backend: &ComputeBackend, args: &PersonalizeArgs) -> anyhow::Resu
             PersonalizeEvent::Progress { done, total, eta_seconds } => eprint!("\r  {done}/{total}  about {eta_seconds:.0} s left   "),
             PersonalizeEvent::Warning(message) => eprintln!("\nwarning: {message}"),
             PersonalizeEvent::Organization { organized, skipped } => {
+                eprintln!();
                 for (attribute, axis, photos, from_step) in organized {
                     eprintln!("  {:<6} organized on axis {axis} from {photos} photos (from step {from_step})", attribute.name());
                 }
@@ -647,9 +671,21 @@ fn edit(backend: &ComputeBackend, args: &EditArgs) -> anyhow::Result<()> {
     let (mut editor, base) = editor_and_base(backend, &args.project, &args.from)?;
     editor.settings.refine_steps = args.steps;
     let targets = slider_targets(&args.sliders);
-    for (attribute, _) in targets.requested() {
-        if editor.controls().slider(attribute).is_none() {
-            eprintln!("note: {} has no slider in this project; only the refinement steps move it", attribute.name());
+    for (attribute, value) in targets.requested() {
+        match editor.controls().slider(attribute) {
+            None => eprintln!("note: {} has no slider in this project; only the refinement steps move it", attribute.name()),
+            Some(slider) => {
+                let (lo, hi) = slider.calibration.range;
+                if value < lo.min(hi) || value > lo.max(hi) {
+                    eprintln!(
+                        "note: {} {} is outside what this person's photos support ({} to {}); the face may not reach it",
+                        attribute.name(),
+                        attribute.format(value),
+                        attribute.format(lo.min(hi)),
+                        attribute.format(lo.max(hi))
+                    );
+                }
+            }
         }
     }
     let latent = editor.edit(&base, &targets, |_| std::ops::ControlFlow::Continue(()))?;

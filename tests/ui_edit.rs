@@ -296,7 +296,10 @@ fn personalize_edit_undo_export_and_reopen() {
     let photo = image::open(&new_photo).unwrap();
     assert_eq!(image::open(&pasted).unwrap().to_rgb8().dimensions(), (photo.width(), photo.height()));
 
-    // Save, reopen: the photos come back with their faces, and the editor loads again.
+    // Save, reopen: the photos come back with their faces, and the editor loads again at the same edit.
+    let left = app(&h).editor().unwrap().history.current().clone();
+    assert!(matches!(left.base, mystyle::prior::edit::Base::Latent(_)) && !left.targets.requested().is_empty(), "{left:?}");
+    let shown = settled(&mut h, "the edit on screen");
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
     h.step();
     assert!(!app(&h).session().is_dirty());
@@ -310,4 +313,8 @@ fn personalize_edit_undo_export_and_reopen() {
     assert_eq!(a.session().project.photos.len(), 8);
     assert!(a.session().project.photos.iter().all(|p| p.entry.face().is_some_and(|f| f.aligned_generator.width() == 64)));
     assert_eq!(a.state().recent[0], folder);
+    assert_eq!(a.editor().unwrap().point, left, "the edit was not restored");
+    let again = settled(&mut h, "the restored edit");
+    assert!(difference(&again, &shown) < 1.0, "the restored edit draws another face");
+    assert!(!app(&h).session().is_dirty(), "reopening made unsaved changes");
 }

@@ -23,12 +23,19 @@ pub const MAX_FACE_SIZE: f32 = 512.0;
 const BASE_THUMB: f32 = 40.0;
 
 /// Where an edit starts and what it asks for: one step of the undo history.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EditPoint {
     /// The base.
     pub base: Base,
     /// The requested values.
     pub targets: Targets,
+}
+
+impl Default for EditPoint {
+    /// The first photo, unedited: where an editor starts without a saved edit.
+    fn default() -> Self {
+        Self { base: Base::Anchor(0), targets: Targets::default() }
+    }
 }
 
 /// Undo/redo over edit points.
@@ -169,6 +176,8 @@ pub struct PersonEditor {
     /// The full-resolution render asked for an export, and its result once drawn.
     rendering: Option<u64>,
     rendered: Option<RgbImage>,
+    /// The training photos' file names, in anchor order.
+    photo_names: Vec<String>,
 }
 
 /// Nearest-neighbour magnification (crisp pixels), smooth minification.
@@ -181,8 +190,10 @@ fn colour_image(image: &RgbImage) -> egui::ColorImage {
 }
 
 impl PersonEditor {
-    /// Starts the editor of the personalized project in `folder` on `device`; models load on the worker.
-    pub fn open(folder: PathBuf, device: burn::tensor::Device, ctx: egui::Context) -> Self {
+    /// Starts the editor of the personalized project in `folder` on `device` at `start` (the edit saved with
+    /// the project; else the first photo, unedited); models load on the worker. `photo_names` name the
+    /// training photos in anchor order (for the base picker's hover texts).
+    pub fn open(folder: PathBuf, device: burn::tensor::Device, ctx: egui::Context, start: Option<EditPoint>, photo_names: Vec<String>) -> Self {
         let (tx, setup) = mpsc::channel();
         let (loader_folder, loader_device) = (folder.clone(), device.clone());
         let job = EditJob::spawn(
@@ -194,7 +205,7 @@ impl PersonEditor {
             },
             move || ctx.request_repaint(),
         );
-        let point = EditPoint { base: Base::Anchor(0), targets: Targets::default() };
+        let point = start.unwrap_or_default();
         Self {
             job,
             setup: Some(setup),
@@ -226,6 +237,7 @@ impl PersonEditor {
             first_slider_rect: None,
             rendering: None,
             rendered: None,
+            photo_names,
         }
     }
 
@@ -675,7 +687,8 @@ impl PersonEditor {
                 for (i, face) in self.faces.iter().enumerate() {
                     let selected = self.point.base == Base::Anchor(i);
                     let button = egui::Button::image(egui::Image::new(face).fit_to_exact_size(egui::vec2(BASE_THUMB, BASE_THUMB))).selected(selected);
-                    if ui.add(button).on_hover_text(format!("Photo {}", i + 1)).clicked() {
+                    let name = self.photo_names.get(i).map(|n| format!(": {n}")).unwrap_or_default();
+                    if ui.add(button).on_hover_text(format!("Photo {}{name}", i + 1)).clicked() {
                         intents.push(Intent::SetBase(Base::Anchor(i)));
                     }
                 }

@@ -110,6 +110,8 @@ pub struct ExportArea {
     running: Option<Receiver<(PathBuf, Result<(), String>)>>,
     /// An export waiting for its face to be drawn at full resolution (true: paste back into the photo).
     awaiting_face: Option<bool>,
+    /// The name [`ExportArea::propose`] put in the field last.
+    proposed: Option<String>,
     /// The last file written.
     pub last_written: Option<PathBuf>,
     /// The slider a sweep runs over.
@@ -135,6 +137,17 @@ impl ExportArea {
     /// Proposes a fresh file name in the project's exports folder.
     pub fn propose(&mut self, folder: &Path, format: ExportFormat) {
         self.path = next_free_name(&folder.join(EXPORTS_DIR), "face", format).display().to_string();
+        self.proposed = Some(self.path.clone());
+    }
+
+    /// The file to write: the path in the field, with `format`'s extension; a pasted-back photo gets its own
+    /// fresh name (`pasted-NNN`) where the field still holds the proposed face name.
+    pub fn target(&self, format: ExportFormat, paste_back: bool) -> PathBuf {
+        let path = with_format(Path::new(self.path.trim()), format);
+        match (&self.proposed, path.parent()) {
+            (Some(proposed), Some(dir)) if paste_back && proposed == &self.path => next_free_name(dir, "pasted", format),
+            _ => path,
+        }
     }
 
     /// Writes `request` on a thread, or first asks when its file exists (unless `replace`).
@@ -251,6 +264,24 @@ impl ExportArea {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pasted_photo_gets_its_own_name_unless_one_was_typed() {
+        let dir = std::env::temp_dir().join(format!("mystyle-export-names-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join(EXPORTS_DIR)).unwrap();
+        std::fs::write(dir.join(EXPORTS_DIR).join("pasted-001.png"), b"x").unwrap();
+        let mut area = ExportArea::default();
+        area.propose(&dir, ExportFormat::Png);
+        assert!(area.path.ends_with("face-001.png"), "{}", area.path);
+        assert_eq!(area.target(ExportFormat::Png, false), dir.join(EXPORTS_DIR).join("face-001.png"));
+        assert_eq!(area.target(ExportFormat::Png, true), dir.join(EXPORTS_DIR).join("pasted-002.png"));
+        assert_eq!(area.target(ExportFormat::Jpeg, true), dir.join(EXPORTS_DIR).join("pasted-001.jpg"));
+        // A name the user typed is kept (only the extension follows the format).
+        area.path = dir.join("mine.png").display().to_string();
+        assert_eq!(area.target(ExportFormat::Png, true), dir.join("mine.png"));
+        assert_eq!(area.target(ExportFormat::Jpeg, false), dir.join("mine.jpg"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_sweep_sheet_holds_every_face_in_a_row_with_its_value_below() {

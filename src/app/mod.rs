@@ -333,10 +333,25 @@ impl StudioApp {
             .collect()
     }
 
+    /// Starts the editor of the open (personalized) project at `start`.
+    fn open_editor(&mut self, start: Option<edit::EditPoint>) {
+        let names = self
+            .session
+            .editor
+            .tuned_photos
+            .iter()
+            .map(|&i| self.session.project.photos.get(i).and_then(|p| p.entry.path.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+            .collect();
+        self.editor = Some(edit::PersonEditor::open(self.session.folder.clone(), self.backend.device.clone(), self.ctx.clone(), start, names));
+    }
+
     fn project_changed(&mut self) {
         self.photos.project_changed(&self.session, &self.ctx);
         self.personalize = Default::default();
-        self.editor = self.session.is_personalized().then(|| edit::PersonEditor::open(self.session.folder.clone(), self.backend.device.clone(), self.ctx.clone()));
+        self.editor = None;
+        if self.session.is_personalized() {
+            self.open_editor(self.session.editor.edit.clone());
+        }
         self.export.propose(&self.session.folder, self.state.export_format);
         if self.session.folder.join(crate::project::PROJECT_FILE).is_file() {
             self.state.remember_project(&self.session.folder);
@@ -511,7 +526,7 @@ impl StudioApp {
 
     /// Writes `face` (or pastes it back) as the Export area says.
     fn finish_export(&mut self, face: RgbImage, paste_back: bool) {
-        let path = export::with_format(std::path::Path::new(self.export.path.trim()), self.state.export_format);
+        let path = self.export.target(self.state.export_format, paste_back);
         self.export.path = path.display().to_string();
         let kind = if paste_back {
             match self.paste_target() {
@@ -603,8 +618,10 @@ impl StudioApp {
         if let Some(end) = ended {
             if matches!(end, personalize::JobEnd::Finished { .. }) {
                 self.session.editor.tuned_photos = std::mem::take(&mut self.tuning_photos);
+                // A new prior: an edit of the old one means nothing to it.
+                self.session.editor.edit = None;
                 self.save();
-                self.editor = Some(edit::PersonEditor::open(self.session.folder.clone(), self.backend.device.clone(), ctx.clone()));
+                self.open_editor(None);
             }
             if self.closing == Closing::Stopping {
                 self.save();
@@ -642,6 +659,13 @@ impl StudioApp {
         if let Some(message) = self.export.poll() {
             self.status.push(message);
             self.export.propose(&self.session.folder, self.state.export_format);
+        }
+        // The edit recorded in the history is part of the project (saved with it, shown again on reopening).
+        if let Some(point) = self.editor.as_ref().filter(|e| e.ready).map(|e| e.history.current()) {
+            if self.session.editor.edit.clone().unwrap_or_default() != *point {
+                self.session.editor.edit = Some(point.clone());
+                self.session.touch();
+            }
         }
         if self.session.autosave_due() {
             self.save();

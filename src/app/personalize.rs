@@ -218,9 +218,13 @@ impl PersonalizeArea {
             ui.weak(line);
         }
         if !self.losses.is_empty() {
+            // Headroom above the curves for the legend, so that it never hides them.
+            let top = self.losses.iter().chain(&self.organization_losses).map(|p| p[1]).fold(0.0, f64::max);
             Plot::new("loss")
                 .height(140.0)
                 .legend(Legend::default())
+                .include_y(0.0)
+                .include_y(top * 1.45)
                 .allow_scroll(false)
                 .allow_zoom(false)
                 .allow_drag(false)

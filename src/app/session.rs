@@ -1,5 +1,6 @@
 //! The open project: its folder, its [`Project`] description, which photos the personalized prior was
-//! tuned on (`editor.json`, the window's own file in the folder), and whether there are unsaved changes.
+//! tuned on and the edit on screen (`editor.json`, the window's own file in the folder), and whether there
+//! are unsaved changes.
 //! Re-aligning the faces of a reopened project (the aligned images are not stored) runs on a thread.
 
 use std::path::{Path, PathBuf};
@@ -9,13 +10,14 @@ use std::time::{Duration, Instant};
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
+use super::edit::EditPoint;
 use crate::atomic::write_atomic;
 use crate::face::align::align;
 use crate::imaging::load::load_photo;
 use crate::photoset::{ALIGNED_SIZE, GENERATOR_SIZE};
 use crate::project::Project;
 
-/// The window's file in a project folder: which photos the prior was tuned on, in anchor order.
+/// The window's file in a project folder: which photos the prior was tuned on, in anchor order, and the edit.
 pub const EDITOR_FILE: &str = "editor.json";
 /// Unsaved changes are written at most this long after they were made.
 pub const AUTOSAVE_AFTER: Duration = Duration::from_secs(5);
@@ -28,6 +30,9 @@ pub const PROJECT_EXTENSION: &str = "mystyle";
 pub struct EditorFile {
     /// Indices into the project's photos of the faces tuning learned from, in anchor order.
     pub tuned_photos: Vec<usize>,
+    /// The edit on screen when the project was last saved (its base and requested values), shown again when
+    /// the project is reopened.
+    pub edit: Option<EditPoint>,
 }
 
 /// An open project.

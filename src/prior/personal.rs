@@ -26,6 +26,9 @@ impl PersonalPrior {
     /// Loads `generator.safetensors` (over the architecture of the project's [`ModelSource`]) and
     /// `anchors.json` from a project folder.
     pub fn load(project: &Path, device: &Device) -> anyhow::Result<Self> {
+        if !project.is_dir() {
+            anyhow::bail!("{}: no such project folder", project.display());
+        }
         let weights_path = project.join("generator.safetensors");
         let weights = std::fs::read(&weights_path)
             .map_err(|e| anyhow::anyhow!("{}: {e} (has the project been personalized?)", weights_path.display()))?;
