@@ -110,6 +110,26 @@ fn organized_sliders_move_their_attribute_and_hold_the_others() {
     let again = editor.edit(&base, &targets, |_| std::ops::ControlFlow::Continue(())).unwrap();
     assert_eq!(once, again);
 
+    // Every slider at an end of its range at once: the coordinates are set, but the face is held no farther
+    // outside the person's space than one slider at the end of the anchors' coordinates takes the mean (a
+    // corner no photo supports draws noise), and it stays the person.
+    let limit = editor.outside_limit();
+    assert!(limit > 0.0 && limit.is_finite(), "outside limit {limit}");
+    for corner in 0..4usize {
+        let mut targets = Targets::default();
+        for (k, s) in controls.sliders.iter().enumerate() {
+            let (lo, hi) = s.calibration.range;
+            targets.set(s.attribute, Some(if (corner >> (k % 2)) & 1 == 0 { lo } else { hi }));
+        }
+        let set = editor.set_coordinates(&base, &targets);
+        let outside = editor.distance_to_space(&set);
+        let m = editor.measure(&set).unwrap();
+        let similarity: f32 = m.identity.iter().zip(&person).map(|(a, b)| a * b).sum();
+        println!("corner {corner}: {outside:.3} outside P_beta (limit {limit:.3}), identity to the person {similarity:.3}");
+        assert!(outside <= limit * 1.01, "corner {corner}: {outside} outside P_beta, limit {limit}");
+        assert!(similarity > 0.3, "corner {corner}: identity to the person {similarity}");
+    }
+
     // Row 21: every slider at an extreme at once, scrubbed fast: finite frames, only the newest finishes.
     let job = EditJob::spawn(move || Ok(editor), || {});
     assert!(matches!(job.wait(), Some(EditEvent::Ready)));

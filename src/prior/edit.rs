@@ -136,6 +136,9 @@ pub struct Editor {
     /// Refinement settings.
     pub settings: EditSettings,
     space_step: f32,
+    /// How far outside P_beta one slider at either end of the anchors' coordinates puts the anchors' mean,
+    /// the farthest of all sliders: no edit is allowed to leave P_beta farther.
+    outside_limit: f32,
     device: Device,
 }
 
@@ -149,6 +152,21 @@ impl Editor {
         let loss = ReconstructionLoss::load(device)?;
         let size = FACE_SIZE as f64;
         let largest = largest_gram_eigenvalue(&prior.anchors);
+        let space_step = 0.5 / largest.max(1e-6);
+        let outside_limit = controls
+            .sliders
+            .iter()
+            .flat_map(|s| {
+                // The ends of the anchors' own coordinates (the slider's range less its margin).
+                let (lo, hi) = s.calibration.coordinates;
+                let inset = (hi - lo) * super::organize::RANGE_MARGIN / (1.0 + 2.0 * super::organize::RANGE_MARGIN);
+                [lo + inset, hi - inset].map(|c| (s, c))
+            })
+            .map(|(s, c)| {
+                let end: Vec<f32> = controls.mean.iter().zip(&s.direction).map(|(m, d)| m + c * d).collect();
+                outside_space(&prior.anchors, &end, space_step).1
+            })
+            .fold(0.0, f32::max);
         Ok(Self {
             tuned: prior.generator.clone(),
             generator: prior.generator.freeze(),
@@ -158,7 +176,8 @@ impl Editor {
             loss,
             points: aligned_template_points(size),
             settings: EditSettings::default(),
-            space_step: 0.5 / largest.max(1e-6),
+            space_step,
+            outside_limit,
             device: device.clone(),
         })
     }
@@ -228,9 +247,16 @@ impl Editor {
     /// `latent` with each requested attribute's coordinate set to the calibrated coordinate of its value
     /// (attributes without a slider are left to the refinement). Directions that are not orthogonal are
     /// settled by a few passes.
+    /// Several sliders near their ends at once can reach a corner that no photo supports (where the generator
+    /// draws noise): the latent is then drawn back toward P_beta until it lies no farther outside than one
+    /// slider at the end of the anchors' coordinates takes the anchors' mean ([`Editor::outside_limit`]);
+    /// the refinement steps then pull the measured values toward the requested ones within that bound.
     pub fn set_coordinates(&self, latent: &[f32], targets: &Targets) -> Vec<f32> {
         let mut z = latent.to_vec();
         let requested: Vec<_> = targets.requested().into_iter().filter_map(|(a, v)| self.controls.slider(a).map(|s| (s, v))).collect();
+        if requested.is_empty() {
+            return z;
+        }
         for _pass in 0..3 {
             for (slider, value) in &requested {
                 let goal = slider.calibration.coordinate_for(*value);
@@ -238,7 +264,23 @@ impl Editor {
                 z.iter_mut().zip(&slider.direction).for_each(|(w, d)| *w += (goal - now) * d);
             }
         }
+        let (nearest, outside) = outside_space(&self.anchors, &z, self.space_step);
+        if outside > self.outside_limit {
+            let keep = self.outside_limit / outside;
+            z.iter_mut().zip(&nearest).for_each(|(w, p)| *w = p + (*w - p) * keep);
+        }
         z
+    }
+
+    /// How far `latent` lies outside P_beta (0 inside; the distance to the nearest point found).
+    pub fn distance_to_space(&self, latent: &[f32]) -> f32 {
+        outside_space(&self.anchors, latent, self.space_step).1
+    }
+
+    /// The farthest any edit may put a face outside P_beta: as far as one slider at either end of the
+    /// anchors' coordinates puts the anchors' mean, the farthest of all sliders.
+    pub fn outside_limit(&self) -> f32 {
+        self.outside_limit
     }
 
     /// The face of a latent as shown: at the model's resolution, or [`EditSettings::preview_side`] when
@@ -313,6 +355,7 @@ impl Editor {
         let mut offset = Offset { d: Param::from_tensor(Tensor::<2>::zeros([1, dim], device)) };
         let mut optimizer = AdamConfig::new().init();
         let mut coefficients = vec![1.0 / self.anchors.len() as f32; self.anchors.len()];
+        let set_point = start.clone();
         let mut latent = start;
         for step in 1..=self.settings.refine_steps + 1 {
             let z = z_set.clone() + offset.d.val();
@@ -347,6 +390,15 @@ impl Editor {
             total = total + (z * gradient).sum() * self.settings.space_weight;
             let grads = GradientsParams::from_grads(total.backward(), &offset);
             offset = optimizer.step(self.settings.learning_rate, offset, grads);
+            // The estimators' gradients can lead away from every photo (into noise): the step is held within
+            // the same distance of P_beta as the coordinates ([`Editor::set_coordinates`]).
+            let moved: Vec<f32> = (z_set.clone() + offset.d.val()).into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
+            let (nearest, outside) = outside_space(&self.anchors, &moved, self.space_step);
+            if outside > self.outside_limit {
+                let keep = self.outside_limit / outside;
+                let held: Vec<f32> = moved.iter().zip(&nearest).zip(&set_point).map(|((z, p), s)| p + (z - p) * keep - s).collect();
+                offset = Offset { d: offset.d.map(|_| Tensor::<2>::from_data(TensorData::new(held, [1, dim]), device).require_grad()) };
+            }
         }
         Ok(latent)
     }
@@ -398,6 +450,15 @@ pub fn nearest_in_space(anchors: &[Vec<f32>], latent: &[f32], start: Vec<f32>, s
         a = project_coefficients(&a.iter().zip(&gradient).map(|(v, g)| v - step * g).collect::<Vec<f32>>(), BETA);
     }
     a
+}
+
+/// The nearest point of P_beta to `latent` (as [`nearest_in_space`] finds it from the anchors' mean) and
+/// the distance to it.
+fn outside_space(anchors: &[Vec<f32>], latent: &[f32], step: f32) -> (Vec<f32>, f32) {
+    let n = anchors.len();
+    let nearest = super::space::mix(anchors, &nearest_in_space(anchors, latent, vec![1.0 / n as f32; n], step));
+    let distance = nearest.iter().zip(latent).map(|(p, z)| (p - z).powi(2)).sum::<f32>().sqrt();
+    (nearest, distance)
 }
 
 /// A request to an [`EditJob`].
