@@ -676,7 +676,9 @@ fn edit(backend: &ComputeBackend, args: &EditArgs) -> anyhow::Result<()> {
             None => eprintln!("note: {} has no slider in this project; only the refinement steps move it", attribute.name()),
             Some(slider) => {
                 let (lo, hi) = slider.calibration.range;
-                if value < lo.min(hi) || value > lo.max(hi) {
+                // A value typed as the end shown (rounded) is not outside.
+                let slack = 0.005 * (hi - lo).abs();
+                if value < lo.min(hi) - slack || value > lo.max(hi) + slack {
                     eprintln!(
                         "note: {} {} is outside what this person's photos support ({} to {}); the face may not reach it",
                         attribute.name(),
