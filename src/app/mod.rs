@@ -662,7 +662,11 @@ impl StudioApp {
         }
         // The edit recorded in the history is part of the project (saved with it, shown again on reopening).
         if let Some(point) = self.editor.as_ref().filter(|e| e.ready).map(|e| e.history.current()) {
-            if self.session.editor.edit.clone().unwrap_or_default() != *point {
+            let saved = match &self.session.editor.edit {
+                Some(saved) => saved == point,
+                None => *point == edit::EditPoint::default(),
+            };
+            if !saved {
                 self.session.editor.edit = Some(point.clone());
                 self.session.touch();
             }

@@ -164,7 +164,7 @@ impl Editor {
             })
             .map(|(s, c)| {
                 let end: Vec<f32> = controls.mean.iter().zip(&s.direction).map(|(m, d)| m + c * d).collect();
-                outside_space(&prior.anchors, &end, space_step).1
+                outside_space(&prior.anchors, &end, space_step)
             })
             .fold(0.0, f32::max);
         Ok(Self {
@@ -264,17 +264,29 @@ impl Editor {
                 z.iter_mut().zip(&slider.direction).for_each(|(w, d)| *w += (goal - now) * d);
             }
         }
-        let (nearest, outside) = outside_space(&self.anchors, &z, self.space_step);
-        if outside > self.outside_limit {
-            let keep = self.outside_limit / outside;
-            z.iter_mut().zip(&nearest).for_each(|(w, p)| *w = p + (*w - p) * keep);
-        }
+        let n = self.anchors.len();
+        self.hold_near_space(&mut z, vec![1.0 / n as f32; n]);
         z
+    }
+
+    /// Draws `latent` toward its nearest point of P_beta (searched from `coefficients`) until it lies no
+    /// farther outside than [`Editor::outside_limit`]. Returns the nearest point's coefficients, the point,
+    /// and whether the latent was moved.
+    fn hold_near_space(&self, latent: &mut [f32], coefficients: Vec<f32>) -> (Vec<f32>, Vec<f32>, bool) {
+        let coefficients = nearest_in_space(&self.anchors, latent, coefficients, self.space_step);
+        let nearest = super::space::mix(&self.anchors, &coefficients);
+        let outside = distance(&nearest, latent);
+        let held = outside > self.outside_limit;
+        if held {
+            let keep = self.outside_limit / outside;
+            latent.iter_mut().zip(&nearest).for_each(|(z, p)| *z = p + (*z - p) * keep);
+        }
+        (coefficients, nearest, held)
     }
 
     /// How far `latent` lies outside P_beta (0 inside; the distance to the nearest point found).
     pub fn distance_to_space(&self, latent: &[f32]) -> f32 {
-        outside_space(&self.anchors, latent, self.space_step).1
+        outside_space(&self.anchors, latent, self.space_step)
     }
 
     /// The farthest any edit may put a face outside P_beta: as far as one slider at either end of the
@@ -355,16 +367,24 @@ impl Editor {
         let mut offset = Offset { d: Param::from_tensor(Tensor::<2>::zeros([1, dim], device)) };
         let mut optimizer = AdamConfig::new().init();
         let mut coefficients = vec![1.0 / self.anchors.len() as f32; self.anchors.len()];
-        let set_point = start.clone();
-        let mut latent = start;
+        let mut latent = start.clone();
         for step in 1..=self.settings.refine_steps + 1 {
+            // This step's latent and its nearest point of P_beta (which the P_beta term below uses too). The
+            // estimators' gradients can lead away from every photo (into noise): the latent is held within
+            // the distance of P_beta that the coordinates are ([`Editor::set_coordinates`]).
+            latent = (z_set.clone() + offset.d.val()).into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
+            let (found, nearest, held) = self.hold_near_space(&mut latent, coefficients);
+            coefficients = found;
+            if held {
+                let held: Vec<f32> = latent.iter().zip(&start).map(|(z, s)| z - s).collect();
+                offset = Offset { d: offset.d.map(|_| Tensor::<2>::from_data(TensorData::new(held, [1, dim]), device).require_grad()) };
+            }
             let z = z_set.clone() + offset.d.val();
             let face = (self.generator.faces(z.clone()) + 1.0) / 2.0;
             let estimates: Vec<(Attribute, f32, Tensor<1>)> =
                 requested.iter().map(|(a, v)| (*a, *v, self.models.estimate(*a, face.clone(), &self.points))).collect();
             let measured: Vec<(Attribute, f32)> =
                 estimates.iter().map(|(a, _, e)| (*a, e.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default()[0])).collect();
-            latent = z.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
             let frame = EditFrame { step, image: self.frame_image(z.clone(), &face)?, latent: latent.clone(), measured };
             if on_frame(frame).is_break() || step > self.settings.refine_steps {
                 break;
@@ -377,8 +397,6 @@ impl Editor {
             total = total + identity * self.settings.identity_weight;
             // Squared distance to P_beta (the nearest point held fixed: its gradient is exact), across the
             // slider directions.
-            coefficients = nearest_in_space(&self.anchors, &latent, coefficients, self.space_step);
-            let nearest = super::space::mix(&self.anchors, &coefficients);
             let mut residual: Vec<f32> = latent.iter().zip(&nearest).map(|(z, p)| z - p).collect();
             for d in &free {
                 let along: f32 = residual.iter().zip(d).map(|(r, v)| r * v).sum();
@@ -390,15 +408,6 @@ impl Editor {
             total = total + (z * gradient).sum() * self.settings.space_weight;
             let grads = GradientsParams::from_grads(total.backward(), &offset);
             offset = optimizer.step(self.settings.learning_rate, offset, grads);
-            // The estimators' gradients can lead away from every photo (into noise): the step is held within
-            // the same distance of P_beta as the coordinates ([`Editor::set_coordinates`]).
-            let moved: Vec<f32> = (z_set.clone() + offset.d.val()).into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
-            let (nearest, outside) = outside_space(&self.anchors, &moved, self.space_step);
-            if outside > self.outside_limit {
-                let keep = self.outside_limit / outside;
-                let held: Vec<f32> = moved.iter().zip(&nearest).zip(&set_point).map(|((z, p), s)| p + (z - p) * keep - s).collect();
-                offset = Offset { d: offset.d.map(|_| Tensor::<2>::from_data(TensorData::new(held, [1, dim]), device).require_grad()) };
-            }
         }
         Ok(latent)
     }
@@ -452,13 +461,16 @@ pub fn nearest_in_space(anchors: &[Vec<f32>], latent: &[f32], start: Vec<f32>, s
     a
 }
 
-/// The nearest point of P_beta to `latent` (as [`nearest_in_space`] finds it from the anchors' mean) and
-/// the distance to it.
-fn outside_space(anchors: &[Vec<f32>], latent: &[f32], step: f32) -> (Vec<f32>, f32) {
+/// How far `latent` lies from its nearest point of P_beta (as [`nearest_in_space`] finds it from the
+/// anchors' mean).
+fn outside_space(anchors: &[Vec<f32>], latent: &[f32], step: f32) -> f32 {
     let n = anchors.len();
-    let nearest = super::space::mix(anchors, &nearest_in_space(anchors, latent, vec![1.0 / n as f32; n], step));
-    let distance = nearest.iter().zip(latent).map(|(p, z)| (p - z).powi(2)).sum::<f32>().sqrt();
-    (nearest, distance)
+    distance(&super::space::mix(anchors, &nearest_in_space(anchors, latent, vec![1.0 / n as f32; n], step)), latent)
+}
+
+/// Euclidean distance of two latents.
+fn distance(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f32>().sqrt()
 }
 
 /// A request to an [`EditJob`].
