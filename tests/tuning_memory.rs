@@ -30,8 +30,10 @@ fn row16_memory_plateaus_over_a_long_tuning_run() {
         }
     }
     println!("resident MB every 40 steps: {resident:?}");
-    // After the first 80 steps (allocator pools warm), 160 more steps may not add more than 24 MB
-    // (a leak of one batch's activations per step would add well over 1 GB).
-    let growth = resident[resident.len() - 1] - resident[1];
-    assert!(growth < 24.0, "memory grew {growth:.1} MB from step 80 to 240: {resident:?}");
+    // After the first 80 steps (allocator pools warm), the resident size moves up and down by a few tens of
+    // MB as the allocator returns and takes pages; the last two samples may not lie more than 64 MB above
+    // the two after warm-up (a leak of one batch's activations per step would add well over 1 GB).
+    let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+    let growth = mean(&resident[4..]) - mean(&resident[1..3]);
+    assert!(growth < 64.0, "memory grew {growth:.1} MB from steps 80-120 to 200-240: {resident:?}");
 }
